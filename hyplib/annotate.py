@@ -1,0 +1,121 @@
+"""Annotation: materialise a hypothesis's labels once, cached by data fingerprint + name + version.
+
+The data fingerprint is the ``datasets`` one. Labels are written with ``datasets``' Arrow writer
+to a temporary file that is moved into place only when complete (an interrupted run leaves no
+partial cache), and read back memory-mapped as one flat array with per-record offsets.
+"""
+from __future__ import annotations
+
+import contextlib
+from dataclasses import dataclass
+from pathlib import Path
+
+import datasets
+import numpy as np
+import torch
+from datasets.arrow_writer import ArrowWriter
+from tqdm.auto import tqdm
+
+from .align import symbol_spans
+from .cache import atomic_path, cache_dir, digest
+from .errors import AnnotationError
+from .types import Hypothesis, as_label_array
+
+FEATURES = datasets.Features({"labels": datasets.Sequence(datasets.Value("float32"))})
+
+
+@dataclass
+class Labels:
+    """One hypothesis's labels for a data set: record ``i`` owns ``values[offsets[i]:offsets[i+1]]``."""
+
+    hypothesis: Hypothesis
+    values: np.ndarray
+    offsets: np.ndarray
+
+    def take(self, records: np.ndarray) -> np.ndarray:
+        """The labels of ``records``, concatenated in that order."""
+        starts, stops = self.offsets[records], self.offsets[records + 1]
+        counts = stops - starts
+        index = np.repeat(starts - np.cumsum(counts) + counts, counts) + np.arange(counts.sum())
+        return self.values[index]
+
+
+def _label_batch(batch: dict[str, list], indices: list[int], hyp: Hypothesis) -> dict:
+    try:
+        out = list(hyp.fn(batch))
+    except Exception as exc:
+        raise AnnotationError(f"hypothesis {hyp.name!r} failed on records {indices[0]}-"
+                              f"{indices[-1]}: {type(exc).__name__}: {exc}") from exc
+    if len(out) != len(indices):
+        raise AnnotationError(f"hypothesis {hyp.name!r} returned {len(out)} label sequences for "
+                              f"a batch of {len(indices)} records")
+    spans = symbol_spans(batch, hyp.level)
+    labels = []
+    for i, (values, want) in enumerate(zip(out, spans)):
+        try:
+            arr = as_label_array([values] if hyp.level == "record" else values, hyp)
+        except (ValueError, TypeError) as exc:
+            raise AnnotationError(f"{exc} (record {indices[i]})") from None
+        if len(arr) != len(want):
+            text = batch["text"][i]
+            raise AnnotationError(
+                f"hypothesis {hyp.name!r} gave {len(arr)} labels for record {indices[i]}, which "
+                f"has {len(want)} {hyp.level} symbols (text starts {text[:40]!r}); a {hyp.level}-"
+                f"level hypothesis must return one label per {hyp.level}")
+        if not np.isfinite(arr).all():
+            at = int(np.flatnonzero(~np.isfinite(arr))[0])
+            raise AnnotationError(f"hypothesis {hyp.name!r} gave a non-finite label at "
+                                  f"{hyp.level} {at} of record {indices[i]}")
+        if hyp.kind == "categorical" and ((arr < 0) | (arr >= len(hyp.classes)) | (arr % 1 != 0)).any():
+            raise AnnotationError(f"hypothesis {hyp.name!r} gave a label that is not a class "
+                                  f"index 0..{len(hyp.classes) - 1} in record {indices[i]}")
+        labels.append(arr)
+    return {"labels": labels}
+
+
+def annotate(data: datasets.Dataset, hypotheses: list[Hypothesis], batch_size: int = 256,
+             progress: bool = True) -> dict[str, Labels]:
+    """The labels of each hypothesis on ``data``: read from the cache, or computed now.
+
+    The missing ones are computed together in one pass over the records (so hypotheses that
+    share a parse, like a tokenizer's states, reuse it) and each is written to its own file.
+    """
+    root = cache_dir("annotations", data._fingerprint)
+    paths = {h.name: root / f"{h.name}-v{h.version}-{digest([data._fingerprint, h.name, h.version])}.arrow"
+             for h in hypotheses}
+    missing = [h for h in hypotheses if not paths[h.name].exists()]
+    if missing:
+        with contextlib.ExitStack() as stack:
+            writers = {h.name: stack.enter_context(ArrowWriter(
+                features=FEATURES, path=str(stack.enter_context(atomic_path(paths[h.name])))))
+                for h in missing}
+            with tqdm(total=len(data), desc=f"annotate {len(missing)} hypotheses", unit="rec",
+                      disable=not progress) as bar:
+                for lo in range(0, len(data), batch_size):
+                    batch = data[lo:lo + batch_size]
+                    indices = list(range(lo, lo + len(batch["text"])))
+                    for h in missing:
+                        writers[h.name].write_batch(_label_batch(batch, indices, h))
+                    bar.update(len(indices))
+            for writer in writers.values():
+                writer.finalize()
+    return {h.name: _read(h, paths[h.name]) for h in hypotheses}
+
+
+def _read(hyp: Hypothesis, path: Path) -> Labels:
+    column = datasets.Dataset.from_file(str(path)).data.column("labels").combine_chunks()
+    return Labels(hyp, column.values.to_numpy(zero_copy_only=False),
+                  column.offsets.to_numpy().astype(np.int64))
+
+
+def label_matrix(labels: list[Labels], records: np.ndarray, device) -> torch.Tensor:
+    """(symbols × columns) float32 labels of ``records``: categorical hypotheses one-hot."""
+    cols = []
+    for lab in labels:
+        values = torch.from_numpy(lab.take(records))
+        if lab.hypothesis.kind == "categorical":
+            cols.append(torch.nn.functional.one_hot(values.long(), len(lab.hypothesis.classes))
+                        .float())
+        else:
+            cols.append(values[:, None])
+    return torch.cat(cols, dim=1).to(device, non_blocking=True)

@@ -1,0 +1,114 @@
+"""The ``hyplib`` command line."""
+from __future__ import annotations
+
+import argparse
+import sys
+
+import pandas as pd
+
+from . import __version__
+from .errors import HyplibError
+
+
+def _list(args) -> int:
+    from .plugins import catalog
+
+    cat = catalog()
+    kinds = [args.what] if args.what != "all" else ["packs", "hypotheses", "inspectors", "models",
+                                                    "datasets"]
+    for kind in kinds:
+        print(f"{kind}:")
+        if kind == "packs":
+            for p in cat.packs:
+                status = "ok" if p.ok else f"BROKEN: {p.error}"
+                print(f"  {p.name:<12} {p.dist} {p.version}  {status}")
+            continue
+        for name, pack, item in cat.entries(kind):
+            detail = getattr(item, "description", "")
+            if kind == "hypotheses":
+                detail = f"{item.kind}, {item.level}" + (
+                    f", {len(item.classes)} classes" if item.classes else "")
+            print(f"  {name:<32} [{pack}] {detail}")
+    return 0
+
+
+def _load_data(spec: str):
+    from pathlib import Path
+
+    from .data import load_path
+    from .plugins import catalog
+
+    if Path(spec).exists():
+        return load_path(spec)
+    return catalog().get("datasets", spec).load()
+
+
+def _inspect(args) -> int:
+    from .engine import inspect
+    from .plugins import catalog
+
+    cat = catalog()
+    recipe = cat.get("models", args.model)
+    hypotheses = cat.select("hypotheses", args.hypotheses)
+    inspectors = [cat.get("inspectors", name) for name in args.inspector]
+    data = _load_data(args.data)
+    model = recipe.build(progress=not args.quiet)
+    result = inspect(model, data, hypotheses, inspectors, args.layer or None,
+                     batch_size=args.batch_size, device=args.device, seed=args.seed,
+                     max_records=args.max_records, pool=args.pool, progress=not args.quiet)
+    if args.out:
+        print(f"wrote {result.save(args.out)}", file=sys.stderr)
+    m = result.meta
+    print(f"{args.model} on {args.data}: {m['records']} records, "
+          f"{sum(m['symbols'].values())} symbols, {m['seconds']:.1f}s on {m['device']}")
+    top = result.top(args.top)
+    top = top.assign(hypothesis=top["hypothesis"] + top["label"].map(lambda s: f"={s}" if s else ""))
+    cols = ["hypothesis", "inspector", "unit_name", "score", "ci_low", "ci_high"]
+    with pd.option_context("display.max_rows", None, "display.width", 200,
+                           "display.float_format", "{:.3f}".format):
+        print(top[cols].to_string(index=False))
+    return 0
+
+
+def parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="hyplib", description=__doc__)
+    p.add_argument("--version", action="version", version=f"hyplib {__version__}")
+    sub = p.add_subparsers(dest="command", required=True)
+
+    ls = sub.add_parser("list", help="installed packs, hypotheses, inspectors, models, data sets")
+    ls.add_argument("what", nargs="?", default="all",
+                    choices=["all", "packs", "hypotheses", "inspectors", "models", "datasets"])
+    ls.set_defaults(func=_list)
+
+    ins = sub.add_parser("inspect", help="score a model's units against hypotheses")
+    ins.add_argument("--model", required=True, help="model recipe name (see `hyplib list models`)")
+    ins.add_argument("--layer", action="append", help="dotted layer name; repeat for several "
+                                                      "(default: the model's own choice)")
+    ins.add_argument("--data", required=True, help="data set name or path (json/csv/parquet/txt)")
+    ins.add_argument("--hypotheses", nargs="+", required=True, metavar="GLOB",
+                     help="hypothesis names or globs, e.g. 'grammar.python.*'")
+    ins.add_argument("--inspector", nargs="+", default=["correlation"])
+    ins.add_argument("--batch-size", type=int, default=32)
+    ins.add_argument("--device", default="auto", help="auto (CUDA when present), cpu, cuda:0, ...")
+    ins.add_argument("--seed", type=int, default=0)
+    ins.add_argument("--max-records", type=int)
+    ins.add_argument("--pool", default="first", choices=["first", "last", "mean"],
+                     help="how a symbol spanning several model positions gets its behaviour")
+    ins.add_argument("--top", type=int, default=3, help="units shown per hypothesis")
+    ins.add_argument("--out", help="save the full table (.parquet or .csv)")
+    ins.add_argument("--quiet", action="store_true", help="no progress bars")
+    ins.set_defaults(func=_inspect)
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    try:
+        return args.func(args)
+    except HyplibError as exc:
+        print(f"hyplib: error: {exc}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

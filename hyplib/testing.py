@@ -1,0 +1,48 @@
+"""Testing aids for hyplib and for pack authors: a planted model with known units."""
+from __future__ import annotations
+
+import numpy as np
+import torch
+from torch import nn
+
+from .models import Encoded, TextModel, char_spans
+
+DIGIT_UNIT, UPPER_UNIT, N_UNITS = 3, 7, 12
+
+
+class Planted(nn.Module):
+    """Unit 3 = is-digit, unit 7 = is-upper-case, each plus pseudo-noise; the rest pseudo-noise.
+
+    The noise is a fixed function of (character, position), so a symbol's behaviour does not
+    depend on how the batch was padded; padding positions output 1e6 to prove they are unused.
+    """
+
+    def __init__(self, noise: float = 0.5):
+        super().__init__()
+        self.noise = noise
+        self.features = nn.Identity()
+
+    def forward(self, codes: torch.Tensor) -> torch.Tensor:
+        pos = torch.arange(codes.shape[1], dtype=torch.float64)[None, :, None]
+        unit = torch.arange(N_UNITS, dtype=torch.float64)
+        c = codes.double()[..., None]
+        noise = torch.frac(torch.sin(c * 12.9898 + pos * 78.233 + unit * 37.719) * 43758.5453)
+        out = self.noise * (noise - 0.5) * 3.4
+        out[..., DIGIT_UNIT] += ((codes >= 48) & (codes <= 57)).double()
+        out[..., UPPER_UNIT] += ((codes >= 65) & (codes <= 90)).double()
+        out = torch.where((codes < 0)[..., None], torch.full_like(out, 1e6), out)
+        return self.features(out.float())
+
+
+class PlantedModel(TextModel):
+    """A character model over :class:`Planted`: its layer ``features`` has the planted units."""
+
+    def __init__(self, noise: float = 0.5, name: str = "planted"):
+        super().__init__(name, Planted(noise), ("features",))
+
+    def encode(self, texts):
+        lengths = np.array([len(t) for t in texts])
+        codes = np.full((len(texts), max(lengths.max(), 1)), -1, dtype=np.int64)
+        for i, t in enumerate(texts):
+            codes[i, :len(t)] = np.frombuffer(t.encode("utf-32-le"), dtype=np.uint32)
+        return Encoded({"codes": torch.from_numpy(codes)}, char_spans(lengths, codes.shape[1]))

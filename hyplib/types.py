@@ -1,0 +1,142 @@
+"""Core types: hypotheses, label columns, unit names and inspector scores."""
+from __future__ import annotations
+
+import functools
+from dataclasses import dataclass, field
+from typing import Any, Callable, Literal, NamedTuple, Protocol, Sequence, runtime_checkable
+
+import numpy as np
+
+Kind = Literal["binary", "categorical", "continuous"]
+Level = Literal["char", "word", "record"]
+KINDS: tuple[str, ...] = ("binary", "categorical", "continuous")
+LEVELS: tuple[str, ...] = ("char", "word", "record")
+
+
+@dataclass(frozen=True)
+class Hypothesis:
+    """A named, versioned, pure function that labels the symbols of records.
+
+    ``fn`` takes a batch of records in Hugging Face's column form (``{"text": [...], ...}``)
+    and returns one label sequence per record: one label per character (``level="char"``),
+    per word (``"word"``, words given by the record's ``word_spans``), or a single label
+    (``"record"``). Categorical labels may be class names or indices into ``classes``.
+    """
+
+    name: str
+    fn: Callable[[dict[str, list]], Sequence[Any]] = field(repr=False, compare=False)
+    kind: Kind = "binary"
+    level: Level = "char"
+    version: str = "1"
+    classes: tuple[str, ...] = ()
+    description: str = ""
+
+    def __post_init__(self):
+        if self.kind not in KINDS:
+            raise ValueError(f"hypothesis {self.name!r}: kind {self.kind!r} is not one of {KINDS}")
+        if self.level not in LEVELS:
+            raise ValueError(f"hypothesis {self.name!r}: level {self.level!r} is not one of {LEVELS}")
+        if self.kind == "categorical" and len(self.classes) < 2:
+            raise ValueError(f"categorical hypothesis {self.name!r} needs at least two classes")
+
+    @property
+    def columns(self) -> list["LabelColumn"]:
+        """The numeric columns this hypothesis contributes: one per class if categorical."""
+        if self.kind == "categorical":
+            return [LabelColumn(self, i, c) for i, c in enumerate(self.classes)]
+        return [LabelColumn(self, None, "")]
+
+    def __call__(self, batch: dict[str, list]) -> Sequence[Any]:
+        return self.fn(batch)
+
+
+class LabelColumn(NamedTuple):
+    """One numeric column of the label matrix: a hypothesis, or one class of a categorical one."""
+
+    hypothesis: Hypothesis
+    class_index: int | None
+    label: str
+
+
+def hypothesis(
+    name: str,
+    kind: Kind = "binary",
+    level: Level = "char",
+    version: str = "1",
+    classes: Sequence[str] = (),
+    field: str = "text",
+    batched: bool = False,
+    description: str | None = None,
+) -> Callable[[Callable], Hypothesis]:
+    """Decorator that turns a function into a :class:`Hypothesis`.
+
+    By default the function receives one record's ``field`` (a string for text) and returns its
+    labels; with ``batched=True`` it receives the whole batch of records and returns a list.
+    """
+
+    def wrap(f: Callable) -> Hypothesis:
+        if batched:
+            fn = f
+        else:
+            @functools.wraps(f)
+            def fn(batch):
+                return [f(value) for value in batch[field]]
+        return Hypothesis(name, fn, kind, level, str(version), tuple(classes),
+                          description if description is not None else (f.__doc__ or "").strip())
+
+    return wrap
+
+
+def unit_name(model: str, layer: str, index: int) -> str:
+    """The canonical name of a unit: ``model:layer[index]``."""
+    return f"{model}:{layer}[{index}]"
+
+
+class Scores(NamedTuple):
+    """An inspector's estimates: each a tensor of shape (units, columns)."""
+
+    score: Any
+    low: Any
+    high: Any
+    n: Any
+
+
+@runtime_checkable
+class Inspector(Protocol):
+    """A streaming measure of affinity between units and label columns.
+
+    The engine makes one inspector per (model, layer, level), calls :meth:`update` with each
+    batch's behaviours ``x`` (symbols × units, float32) and labels ``y`` (symbols × columns,
+    float32) on the device, then reads :meth:`scores`.
+    """
+
+    name: str
+
+    def __init__(self, n_units: int, columns: Sequence[LabelColumn], device: Any) -> None: ...
+
+    @classmethod
+    def accepts(cls, hypothesis: Hypothesis) -> bool: ...
+
+    def update(self, x, y) -> None: ...
+
+    def scores(self) -> Scores: ...
+
+    def state_dict(self) -> dict: ...
+
+    def load_state_dict(self, state: dict) -> None: ...
+
+
+def as_label_array(values: Any, hyp: Hypothesis) -> np.ndarray:
+    """Convert one record's labels to float32, mapping class names to indices."""
+    if hyp.kind == "categorical" and len(values) and isinstance(_first(values), str):
+        lookup = {c: i for i, c in enumerate(hyp.classes)}
+        try:
+            values = [lookup[v] for v in values]
+        except KeyError as e:
+            raise ValueError(f"hypothesis {hyp.name!r} returned class {e.args[0]!r}, "
+                             f"not one of its classes {list(hyp.classes)}") from None
+    return np.asarray(values, dtype=np.float32).reshape(-1)
+
+
+def _first(values):
+    return values[0] if not isinstance(values, np.ndarray) else values.flat[0]

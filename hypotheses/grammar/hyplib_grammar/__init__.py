@@ -1,0 +1,9 @@
+"""Grammar hypotheses: Python token states and generic bracket/quote nesting."""
+from hyplib import hookimpl
+
+from . import brackets, python
+
+
+@hookimpl
+def hyplib_hypotheses():
+    return python.HYPOTHESES + brackets.HYPOTHESES

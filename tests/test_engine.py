@@ -1,0 +1,73 @@
+"""The engine: planted truth, batching and padding invariance, result tables."""
+import numpy as np
+import pandas as pd
+import pytest
+
+from hyplib.engine import inspect
+from hyplib.results import Result
+
+from hyplib.testing import DIGIT_UNIT, N_UNITS, UPPER_UNIT, PlantedModel
+
+from .conftest import char_kind, digit, upper
+
+
+def test_planted_units_rank_first(planted, records):
+    result = inspect(planted, records, [digit, upper, char_kind], progress=False)
+    top = result.top(1)
+    best = dict(zip(top["hypothesis"] + top["label"], top["unit"]))
+    assert best == {"test.digit": DIGIT_UNIT, "test.upper": UPPER_UNIT,
+                    "test.kinddigit": DIGIT_UNIT, "test.kindupper": UPPER_UNIT,
+                    "test.kindother": best["test.kindother"]}
+    r = top.set_index("hypothesis").loc["test.digit"]
+    assert 0.3 < r["score"] < 0.95 and r["ci_low"] < r["score"] < r["ci_high"]
+    assert r["n"] == sum(len(t) for t in records["text"])
+    # the noise units are far weaker (the upper-case unit is anti-correlated by construction)
+    others = result.table.query("hypothesis == 'test.digit' and unit not in [@DIGIT_UNIT, @UPPER_UNIT]")
+    assert others["score"].abs().max() < 0.1
+
+
+def test_batched_equals_unbatched_and_padding_changes_nothing(planted, records):
+    one = inspect(planted, records, [digit, char_kind], batch_size=1, progress=False).table
+    many = inspect(planted, records, [digit, char_kind], batch_size=37, progress=False).table
+    assert len(one) == N_UNITS * 4
+    np.testing.assert_allclose(one["score"], many["score"], atol=1e-6)
+    pd.testing.assert_frame_equal(one.drop(columns=["score", "ci_low", "ci_high"]),
+                                  many.drop(columns=["score", "ci_low", "ci_high"]))
+
+
+def test_scores_equal_numpy_on_all_symbols(planted, records):
+    result = inspect(planted, records, [digit, upper], progress=False)
+    texts = list(records["text"])
+    enc = planted.encode(texts)
+    x = planted.module(**enc.inputs).numpy()[enc.spans[..., 0] >= 0]
+    y = np.array([[c.isdigit(), c.isupper()] for t in texts for c in t], dtype=float)
+    want = np.corrcoef(x.T, y.T)[:N_UNITS, N_UNITS:]
+    got = result.table.pivot(index="unit", columns="hypothesis", values="score").to_numpy()
+    np.testing.assert_allclose(got, want, atol=1e-6)
+
+
+def test_seeded_sample_and_metadata(planted, records):
+    a = inspect(planted, records, [digit], max_records=40, seed=3, progress=False)
+    b = inspect(planted, records, [digit], max_records=40, seed=3, progress=False)
+    c = inspect(planted, records, [digit], max_records=40, seed=4, progress=False)
+    assert a.meta["records"] == 40 and a.meta["stopped"] == "max_records"
+    assert a.table["score"].equals(b.table["score"])
+    assert not a.table["score"].equals(c.table["score"])
+
+
+def test_two_models_in_one_pass(records):
+    a, b = PlantedModel(name="a"), PlantedModel(noise=0.2, name="b")
+    result = inspect([a, b], records, [digit], progress=False)
+    best = result.top(1, by="abs")
+    assert set(result.table["model"]) == {"a", "b"}
+    assert best["unit_name"].tolist() == [f"b:features[{DIGIT_UNIT}]"]
+
+
+def test_result_round_trips(planted, records, tmp_path):
+    result = inspect(planted, records, [digit], progress=False)
+    for name in ("r.parquet", "r.csv"):
+        back = Result.load(result.save(tmp_path / name))
+        np.testing.assert_allclose(back.table["score"], result.table["score"], atol=1e-12)
+        assert back.meta["records"] == len(records)
+    assert sorted(p.name for p in tmp_path.iterdir()) == [
+        "r.csv", "r.csv.json", "r.parquet", "r.parquet.json"]

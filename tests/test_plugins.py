@@ -1,0 +1,112 @@
+"""Plug-in discovery: real distributions installed with pip, found through their entry points."""
+import os
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from hyplib.errors import HyplibError
+from hyplib.plugins import load_catalog
+
+PACKS = {
+    "goodpack": '''
+        import hyplib
+
+        @hyplib.hypothesis("good.vowel")
+        def vowel(text):
+            return [c in "aeiou" for c in text]
+
+        @hyplib.hookimpl
+        def hyplib_hypotheses():
+            return [vowel]
+    ''',
+    "brokenpack": '''
+        import no_such_module_anywhere
+    ''',
+    "clashpack": '''
+        import hyplib
+
+        @hyplib.hypothesis("good.vowel")
+        def vowel(text):
+            return [c in "AEIOU" for c in text]
+
+        @hyplib.hookimpl
+        def hyplib_hypotheses():
+            return [vowel]
+
+        @hyplib.hookimpl
+        def hyplib_inspectors():
+            raise RuntimeError("inspectors exploded")
+    ''',
+}
+
+
+@pytest.fixture(scope="module")
+def site(tmp_path_factory):
+    """Build and pip-install the three throwaway packs into one target folder."""
+    root = tmp_path_factory.mktemp("packs")
+    target = root / "site"
+    sources = []
+    for name, code in PACKS.items():
+        src = root / name
+        (src / name).mkdir(parents=True)
+        (src / name / "__init__.py").write_text(textwrap.dedent(code))
+        (src / "pyproject.toml").write_text(textwrap.dedent(f'''
+            [build-system]
+            requires = ["setuptools>=61"]
+            build-backend = "setuptools.build_meta"
+            [project]
+            name = "{name}"
+            version = "0.0.1"
+            [project.entry-points.hyplib]
+            {name.removesuffix("pack")} = "{name}"
+        '''))
+        sources.append(str(src))
+    subprocess.run([sys.executable, "-m", "pip", "install", "-q", "--no-deps",
+                    "--no-build-isolation", "--target", str(target), *sources],
+                   check=True, capture_output=True)
+    return target
+
+
+def _hyplib(site, *args, plugins=None):
+    env = {**os.environ, "PYTHONPATH": str(site)}
+    env.pop("HYPLIB_PLUGINS", None)
+    if plugins is not None:
+        env["HYPLIB_PLUGINS"] = plugins
+    return subprocess.run([sys.executable, "-m", "hyplib.cli", *args], env=env,
+                          capture_output=True, text=True)
+
+
+def test_packs_found_and_broken_one_isolated(site):
+    out = _hyplib(site, "list", "packs")
+    assert out.returncode == 0, out.stderr
+    lines = {line.split()[0]: line for line in out.stdout.splitlines()[1:]}
+    assert lines["good"].endswith("ok")
+    assert "BROKEN: ModuleNotFoundError: No module named 'no_such_module_anywhere'" in lines["broken"]
+    assert "BROKEN: hyplib_inspectors() failed: RuntimeError: inspectors exploded" in lines["clash"]
+    assert lines["inspectors"].endswith("ok")  # the real packs keep working
+
+
+def test_name_clash_names_both_packs(site):
+    out = _hyplib(site, "inspect", "--model", "charlm-tiny", "--data", "python-stdlib",
+                  "--hypotheses", "good.vowel", "--quiet")
+    assert out.returncode == 2
+    assert "hypothesis 'good.vowel' is provided by several packs (clash, good)" in out.stderr
+
+
+def test_env_var_restricts_packs(site):
+    out = _hyplib(site, "list", "packs", plugins="good,inspectors")
+    names = [line.split()[0] for line in out.stdout.splitlines()[1:]]
+    assert names == ["hyplib", "good", "inspectors"]
+    out = _hyplib(site, "list", "hypotheses", plugins="good")
+    assert "good.vowel" in out.stdout and "[good]" in out.stdout
+    assert _hyplib(site, "list", "packs", plugins="").stdout.split()[1:2] == ["hyplib"]
+
+
+def test_catalog_lookup_errors():
+    cat = load_catalog()
+    with pytest.raises(HyplibError, match=r"unknown model 'charlm-tinny': did you mean 'charlm-tiny'"):
+        cat.get("models", "charlm-tinny")
+    assert cat.get("models", "charlm").name == "charlm"
