@@ -63,7 +63,7 @@ def _inspect(args) -> int:
           f"{sum(m['symbols'].values())} symbols, {m['seconds']:.1f}s on {m['device']}")
     top = result.top(args.top)
     top = top.assign(hypothesis=top["hypothesis"] + top["label"].map(lambda s: f"={s}" if s else ""))
-    cols = ["hypothesis", "inspector", "unit_name", "score", "ci_low", "ci_high"]
+    cols = ["hypothesis", "inspector", "metric", "unit_name", "score", "ci_low", "ci_high"]
     with pd.option_context("display.max_rows", None, "display.width", 200,
                            "display.float_format", "{:.3f}".format):
         print(top[cols].to_string(index=False))

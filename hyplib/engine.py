@@ -157,5 +157,6 @@ def inspect(
             "stopped": "end of data" if len(order) == len(data) else "max_records",
             "seconds": round(time.perf_counter() - start, 3), "device": str(dev), "seed": seed,
             "data_fingerprint": data._fingerprint,
-            "hypotheses": {h.name: h.version for h in hyps}}
+            "hypotheses": {h.name: h.version for h in hyps},
+            "rank_by_abs": sorted(n for n, c in insp.items() if getattr(c, "rank_by_abs", False))}
     return Result.from_inspectors(state, meta)

@@ -11,47 +11,45 @@ import pandas as pd
 from .cache import atomic_path
 from .errors import HyplibError
 
-COLUMNS = ["model", "layer", "unit", "unit_name", "hypothesis", "label", "inspector", "score",
-           "ci_low", "ci_high", "n"]
+COLUMNS = ["model", "layer", "unit", "unit_name", "hypothesis", "label", "inspector", "metric",
+           "score", "ci_low", "ci_high", "n"]
+KEY = ["hypothesis", "label", "inspector", "metric"]
 
 
 @dataclass
 class Result:
-    """The scores of one inspection (``table``) and how they were obtained (``meta``)."""
+    """The scores of one inspection (``table``) and how they were obtained (``meta``).
+
+    ``unit`` is the unit's index, or -1 for a group of units (``unit_name`` ``model:layer[group]``).
+    """
 
     table: pd.DataFrame
     meta: dict = field(default_factory=dict)
 
     @classmethod
     def from_inspectors(cls, state: dict, meta: dict) -> "Result":
-        parts = []
-        for (model, layer, _level, name), inspector in state.items():
-            s = inspector.scores()
-            units, ncols = s.score.shape
-            cols = inspector.columns
-            unit = np.repeat(np.arange(units), ncols)
-            parts.append(pd.DataFrame({
-                "model": model, "layer": layer, "unit": unit,
-                "unit_name": f"{model}:{layer}[" + pd.Series(unit).astype(str) + "]",
-                "hypothesis": np.tile([c.hypothesis.name for c in cols], units),
-                "label": np.tile([c.label for c in cols], units),
-                "inspector": name,
-                **{k: getattr(s, a).detach().cpu().numpy().reshape(-1)
-                   for k, a in (("score", "score"), ("ci_low", "low"), ("ci_high", "high"),
-                                ("n", "n"))},
-            }))
+        parts = [_frame(model, layer, inspector.name, s, inspector.columns)
+                 for (model, layer, _level, _name), inspector in state.items()
+                 for s in _as_list(inspector.scores())]
         table = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=COLUMNS)
         table["n"] = table["n"].astype("int64")
         return cls(table, meta)
 
-    def top(self, k: int = 3, by: str = "abs") -> pd.DataFrame:
-        """The ``k`` best units per (hypothesis, label, inspector), by |score| or by score."""
+    def top(self, k: int = 3, by: str = "auto") -> pd.DataFrame:
+        """The ``k`` best units per (hypothesis, label, inspector, metric).
+
+        ``by`` is ``"abs"`` (|score|), ``"score"``, or ``"auto"``: |score| for the inspectors
+        that rank that way (correlations), the score itself for the others.
+        """
         t = self.table.dropna(subset=["score"])
-        key = t["score"].abs() if by == "abs" else t["score"]
+        if by == "auto":
+            absolute = t["inspector"].isin(self.meta.get("rank_by_abs", []))
+        else:
+            absolute = pd.Series(by == "abs", index=t.index)
+        key = t["score"].where(~absolute, t["score"].abs())
         t = t.assign(_key=key).sort_values("_key", ascending=False, kind="stable")
-        best = t.groupby(["hypothesis", "label", "inspector"], sort=True).head(k)
-        return (best.sort_values(["hypothesis", "label", "inspector", "_key"],
-                                 ascending=[True, True, True, False])
+        best = t.groupby(KEY, sort=True).head(k)
+        return (best.sort_values(KEY + ["_key"], ascending=[True] * len(KEY) + [False])
                 .drop(columns="_key").reset_index(drop=True))
 
     def save(self, path: str | Path) -> Path:
@@ -75,3 +73,25 @@ class Result:
         meta_path = path.with_name(path.name + ".json")
         meta = json.loads(meta_path.read_text()) if meta_path.exists() else {}
         return cls(table, meta)
+
+
+def _as_list(scores) -> list:
+    return scores if isinstance(scores, list) else [scores]
+
+
+def _frame(model: str, layer: str, inspector: str, s, columns) -> pd.DataFrame:
+    """The rows of one Scores: rows × columns flattened row-major."""
+    rows, ncols = s.score.shape
+    cols = s.columns if s.columns is not None else columns
+    names = list(s.groups) if s.groups is not None else [str(u) for u in range(rows)]
+    units = np.arange(rows) if s.groups is None else np.full(rows, -1)
+    return pd.DataFrame({
+        "model": model, "layer": layer, "unit": np.repeat(units, ncols),
+        "unit_name": np.repeat([f"{model}:{layer}[{name}]" for name in names], ncols),
+        "hypothesis": np.tile([c.hypothesis.name for c in cols], rows),
+        "label": np.tile([c.label for c in cols], rows),
+        "inspector": inspector, "metric": s.metric,
+        **{key: getattr(s, field).detach().cpu().numpy().astype(np.float64).reshape(-1)
+           for key, field in (("score", "score"), ("ci_low", "low"), ("ci_high", "high"),
+                              ("n", "n"))},
+    })

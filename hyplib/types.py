@@ -93,12 +93,20 @@ def unit_name(model: str, layer: str, index: int) -> str:
 
 
 class Scores(NamedTuple):
-    """An inspector's estimates: each a tensor of shape (units, columns)."""
+    """One metric of an inspector: estimate, interval and sample size, each (rows, columns).
+
+    Rows are the layer's units unless ``groups`` names them (a probe over all units is one
+    group); columns are the inspector's label columns unless ``columns`` says otherwise (a
+    probe scores a whole categorical hypothesis, not each class).
+    """
 
     score: Any
     low: Any
     high: Any
     n: Any
+    metric: str = "score"
+    groups: Sequence[str] | None = None
+    columns: Sequence[LabelColumn] | None = None
 
 
 @runtime_checkable
@@ -107,10 +115,13 @@ class Inspector(Protocol):
 
     The engine makes one inspector per (model, layer, level), calls :meth:`update` with each
     batch's behaviours ``x`` (symbols × units, float32) and labels ``y`` (symbols × columns,
-    float32) on the device, then reads :meth:`scores`.
+    float32; a categorical hypothesis is one-hot over its ``columns``) on the device, then
+    reads :meth:`scores`. ``rank_by_abs`` says whether a unit's rank goes by |score|
+    (correlations) or by score.
     """
 
     name: str
+    rank_by_abs: bool
 
     def __init__(self, n_units: int, columns: Sequence[LabelColumn], device: Any) -> None: ...
 
@@ -119,7 +130,7 @@ class Inspector(Protocol):
 
     def update(self, x, y) -> None: ...
 
-    def scores(self) -> Scores: ...
+    def scores(self) -> Scores | list[Scores]: ...
 
     def state_dict(self) -> dict: ...
 

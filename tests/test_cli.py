@@ -21,7 +21,8 @@ def test_inspect_tiny_charlm_end_to_end(tmp_path):
     shown = [line.split() for line in run.stdout.splitlines()[2:]]
     assert [row[0] for row in shown] == ["grammar.python.in_comment"] * 2 + [
         "grammar.python.in_string"] * 2 + ["text.position_in_line"] * 2
-    assert all(row[2].startswith("charlm-tiny:lstm.") and -1 <= float(row[3]) <= 1 for row in shown)
+    assert all(row[1:3] == ["correlation", "r"] for row in shown)
+    assert all(row[3].startswith("charlm-tiny:lstm.") and -1 <= float(row[4]) <= 1 for row in shown)
     table = pd.read_csv(out)
     assert len(table) == 2 * 48 * 3 and table["n"].nunique() == 1
     assert set(table["unit_name"].str.extract(r":(lstm\.\d)\[")[0]) == {"lstm.0", "lstm.1"}

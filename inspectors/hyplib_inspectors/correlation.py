@@ -18,6 +18,7 @@ class Correlation:
     """
 
     name = "correlation"
+    rank_by_abs = True
 
     def __init__(self, n_units: int, columns, device, confidence: float = 0.95):
         self.columns = list(columns)
@@ -57,7 +58,7 @@ class Correlation:
         z = torch.atanh(r.clamp(-1 + 1e-12, 1 - 1e-12))
         half = _normal_quantile(self.confidence) / math.sqrt(max(self.n - 3, 1))
         n = torch.full_like(r, self.n)
-        return Scores(r, torch.tanh(z - half), torch.tanh(z + half), n)
+        return Scores(r, torch.tanh(z - half), torch.tanh(z + half), n, metric="r")
 
     def state_dict(self) -> dict:
         return {"n": self.n, "mean_x": self.mean_x, "mean_y": self.mean_y, "m2_x": self.m2_x,
