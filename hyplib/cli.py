@@ -55,12 +55,14 @@ def _inspect(args) -> int:
     model = recipe.build(progress=not args.quiet)
     result = inspect(model, data, hypotheses, inspectors, args.layer or None,
                      batch_size=args.batch_size, device=args.device, seed=args.seed,
-                     max_records=args.max_records, pool=args.pool, progress=not args.quiet)
+                     max_records=args.max_records, sample=args.sample, tolerance=args.tolerance,
+                     top_k=args.top_k, pool=args.pool, progress=not args.quiet)
     if args.out:
         print(f"wrote {result.save(args.out)}", file=sys.stderr)
     m = result.meta
-    print(f"{args.model} on {args.data}: {m['records']} records, "
-          f"{sum(m['symbols'].values())} symbols, {m['seconds']:.1f}s on {m['device']}")
+    print(f"{args.model} on {args.data}: {m['records']} of {m['records_total']} records "
+          f"({m['stopped']}), {sum(m['symbols'].values())} symbols, {m['seconds']:.1f}s on "
+          f"{m['device']}")
     top = result.top(args.top)
     top = top.assign(hypothesis=top["hypothesis"] + top["label"].map(lambda s: f"={s}" if s else ""))
     cols = ["hypothesis", "inspector", "metric", "unit_name", "score", "ci_low", "ci_high"]
@@ -91,7 +93,13 @@ def parser() -> argparse.ArgumentParser:
     ins.add_argument("--batch-size", type=int, default=32)
     ins.add_argument("--device", default="auto", help="auto (CUDA when present), cpu, cuda:0, ...")
     ins.add_argument("--seed", type=int, default=0)
-    ins.add_argument("--max-records", type=int)
+    ins.add_argument("--max-records", type=int, help="read at most N records (a seeded sample)")
+    ins.add_argument("--sample", type=float, metavar="FRACTION",
+                     help="read this fraction of the records (a seeded sample)")
+    ins.add_argument("--tolerance", type=float, help="stop once every score (or, with --top-k, "
+                     "the k best units per hypothesis) has an interval half-width below this")
+    ins.add_argument("--top-k", type=int, help="with --tolerance: only the k best units must "
+                     "be known to the tolerance, and their set settled")
     ins.add_argument("--pool", default="first", choices=["first", "last", "mean"],
                      help="how a symbol spanning several model positions gets its behaviour")
     ins.add_argument("--top", type=int, default=3, help="units shown per hypothesis")

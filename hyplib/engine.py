@@ -7,6 +7,7 @@ Behaviours are not kept.
 """
 from __future__ import annotations
 
+import math
 import time
 from dataclasses import dataclass
 from typing import Mapping, Sequence
@@ -22,7 +23,8 @@ from .errors import BehaviourError, HyplibError
 from .extract import record, resolve_layers
 from .models import TextModel
 from .plugins import Catalog, catalog as default_catalog
-from .results import Result
+from .results import Result, as_list
+from .stopping import settled
 from .types import Hypothesis, unit_name
 
 
@@ -87,6 +89,9 @@ def inspect(
     device: str | torch.device = "auto",
     seed: int = 0,
     max_records: int | None = None,
+    sample: float | None = None,
+    tolerance: float | None = None,
+    top_k: int | None = None,
     pool: str = "first",
     progress: bool = True,
     catalog: Catalog | None = None,
@@ -95,7 +100,10 @@ def inspect(
 
     ``hypotheses`` and ``inspectors`` take objects or names (globs for hypotheses, e.g.
     ``"grammar.python.*"``); ``layers`` defaults to each model's ``default_layers``. Records
-    are visited in a seeded random order, so ``max_records`` reads a random sample.
+    are visited in a seeded random order, so ``max_records`` (or a ``sample`` fraction) reads a
+    random sample. With ``tolerance`` the pass stops early once every score, or with ``top_k``
+    the k best units per hypothesis, is known to that interval half-width
+    (:mod:`hyplib.stopping`); ``meta["stopped"]`` says why reading ended.
     """
     start = time.perf_counter()
     models = [models] if isinstance(models, TextModel) else list(models)
@@ -110,6 +118,44 @@ def inspect(
     if len(data) == 0:
         raise HyplibError("the data set has no records: check the data path or filter")
     dev = pick_device(device)
+    plan = _plan_layers(models, layers, dev)
+    levels = _levels(hyps, annotate(data, hyps, progress=progress), insp, dev)
+    order = _order(len(data), seed, max_records, sample)
+
+    state: dict[tuple, object] = {}
+    n_symbols = dict.fromkeys((lv.name for lv in levels), 0)
+    stopped = "end of data" if len(order) == len(data) else "sample limit"
+    next_check = 4 * batch_size
+    read = 0
+    with torch.inference_mode(), tqdm(total=len(order), desc="inspect", unit="rec",
+                                      disable=not progress) as bar:
+        for lo in range(0, len(order), batch_size):
+            ids = order[lo:lo + batch_size]
+            batch = data[ids]
+            spans = {lv.name: symbol_spans(batch, lv.name) for lv in levels}
+            ys = {lv.name: label_matrix(lv.labels, ids, dev) for lv in levels}
+            for m, chosen in plan.items():
+                _update_model(m, chosen, batch, ids, levels, spans, ys, insp, state, pool, dev)
+            for lv in levels:
+                n_symbols[lv.name] += int(ys[lv.name].shape[0])
+            read += len(ids)
+            bar.update(len(ids))
+            if tolerance is not None and read >= next_check and read < len(order):
+                next_check = int(read * 1.25) + 1
+                if _converged(state, insp, tolerance, top_k):
+                    stopped = f"converged: tolerance {tolerance}" + (
+                        f" on the top {top_k} units" if top_k else "")
+                    break
+    meta = {"records": read, "records_total": len(data), "symbols": n_symbols,
+            "stopped": stopped, "seconds": round(time.perf_counter() - start, 3),
+            "device": str(dev), "seed": seed, "data_fingerprint": data._fingerprint,
+            "hypotheses": {h.name: h.version for h in hyps},
+            "rank_by_abs": sorted(n for n, c in insp.items() if getattr(c, "rank_by_abs", False))}
+    return Result.from_inspectors(state, meta)
+
+
+def _plan_layers(models: list[TextModel], layers, dev) -> dict[TextModel, list[str]]:
+    """Each model's layers, checked; models moved to the device."""
     plan = {}
     for m in models:
         chosen = layers.get(m.name, m.default_layers) if isinstance(layers, Mapping) else layers
@@ -119,44 +165,38 @@ def inspect(
         resolve_layers(m.module, chosen, m.name)
         plan[m] = chosen
         m.to(dev)
+    return plan
 
-    levels = _levels(hyps, annotate(data, hyps, progress=progress), insp, dev)
-    order = np.random.default_rng(seed).permutation(len(data))
-    if max_records is not None:
-        order = order[:max_records]
-    state: dict[tuple, object] = {}
-    n_symbols = dict.fromkeys((lv.name for lv in levels), 0)
-    bar = tqdm(total=len(order), desc="inspect", unit="rec", disable=not progress)
-    with torch.inference_mode():
-        for lo in range(0, len(order), batch_size):
-            ids = order[lo:lo + batch_size]
-            batch = data[ids]
-            spans = {lv.name: symbol_spans(batch, lv.name) for lv in levels}
-            ys = {lv.name: label_matrix(lv.labels, ids, dev) for lv in levels}
-            for m, chosen in plan.items():
-                enc = m.encode(batch["text"])
-                with record(m.module, chosen, m.name) as seen:
-                    m.forward(enc, dev)
-                for lv in levels:
-                    al = align(enc.spans, spans[lv.name], pool, ids).to(dev)
-                    counts = np.array([len(s) for s in spans[lv.name]])
-                    for layer in chosen:
-                        x = al.gather(seen[layer]).float()
-                        _check_finite(x, m.name, layer, counts, ids)
-                        for name, cols in lv.inspector_columns.items():
-                            key = (m.name, layer, lv.name, name)
-                            if key not in state:
-                                state[key] = insp[name](x.shape[1], [lv.columns[i] for i in
-                                                                     cols.tolist()], dev)
-                            state[key].update(x, ys[lv.name].index_select(1, cols))
-            for lv in levels:
-                n_symbols[lv.name] += int(ys[lv.name].shape[0])
-            bar.update(len(ids))
-    bar.close()
-    meta = {"records": int(len(order)), "records_total": len(data), "symbols": n_symbols,
-            "stopped": "end of data" if len(order) == len(data) else "max_records",
-            "seconds": round(time.perf_counter() - start, 3), "device": str(dev), "seed": seed,
-            "data_fingerprint": data._fingerprint,
-            "hypotheses": {h.name: h.version for h in hyps},
-            "rank_by_abs": sorted(n for n, c in insp.items() if getattr(c, "rank_by_abs", False))}
-    return Result.from_inspectors(state, meta)
+
+def _order(n: int, seed: int, max_records: int | None, sample: float | None) -> np.ndarray:
+    """The seeded visiting order, cut to the sample size."""
+    order = np.random.default_rng(seed).permutation(n)
+    if sample is not None:
+        if not 0 < sample <= 1:
+            raise HyplibError(f"sample must be a fraction in (0, 1], not {sample}")
+        order = order[:max(1, math.ceil(sample * n))]
+    return order[:max_records] if max_records is not None else order
+
+
+def _update_model(m, chosen, batch, ids, levels, spans, ys, insp, state, pool, dev) -> None:
+    """Run one model on the batch and feed every layer × level × inspector."""
+    enc = m.encode(batch["text"])
+    with record(m.module, chosen, m.name) as seen:
+        m.forward(enc, dev)
+    for lv in levels:
+        al = align(enc.spans, spans[lv.name], pool, ids).to(dev)
+        counts = np.array([len(s) for s in spans[lv.name]])
+        for layer in chosen:
+            x = al.gather(seen[layer]).float()
+            _check_finite(x, m.name, layer, counts, ids)
+            for name, cols in lv.inspector_columns.items():
+                key = (m.name, layer, lv.name, name)
+                if key not in state:
+                    state[key] = insp[name](x.shape[1], [lv.columns[i] for i in cols.tolist()],
+                                            dev)
+                state[key].update(x, ys[lv.name].index_select(1, cols))
+
+
+def _converged(state: dict, insp: dict, tolerance: float, top_k: int | None) -> bool:
+    return all(settled(s, tolerance, top_k, getattr(insp[key[3]], "rank_by_abs", False))
+               for key, inspector in state.items() for s in as_list(inspector.scores()))

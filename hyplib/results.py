@@ -30,7 +30,7 @@ class Result:
     def from_inspectors(cls, state: dict, meta: dict) -> "Result":
         parts = [_frame(model, layer, inspector.name, s, inspector.columns)
                  for (model, layer, _level, _name), inspector in state.items()
-                 for s in _as_list(inspector.scores())]
+                 for s in as_list(inspector.scores())]
         table = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=COLUMNS)
         table["n"] = table["n"].astype("int64")
         return cls(table, meta)
@@ -75,7 +75,8 @@ class Result:
         return cls(table, meta)
 
 
-def _as_list(scores) -> list:
+def as_list(scores) -> list:
+    """An inspector's ``scores()`` as a list of Scores."""
     return scores if isinstance(scores, list) else [scores]
 
 

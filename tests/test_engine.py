@@ -3,6 +3,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from hyplib.errors import HyplibError
+
 from hyplib.engine import inspect
 from hyplib.results import Result
 
@@ -50,7 +52,7 @@ def test_seeded_sample_and_metadata(planted, records):
     a = inspect(planted, records, [digit], max_records=40, seed=3, progress=False)
     b = inspect(planted, records, [digit], max_records=40, seed=3, progress=False)
     c = inspect(planted, records, [digit], max_records=40, seed=4, progress=False)
-    assert a.meta["records"] == 40 and a.meta["stopped"] == "max_records"
+    assert a.meta["records"] == 40 and a.meta["stopped"] == "sample limit"
     assert a.table["score"].equals(b.table["score"])
     assert not a.table["score"].equals(c.table["score"])
 
@@ -71,3 +73,30 @@ def test_result_round_trips(planted, records, tmp_path):
         assert back.meta["records"] == len(records)
     assert sorted(p.name for p in tmp_path.iterdir()) == [
         "r.csv", "r.csv.json", "r.parquet", "r.parquet.json"]
+
+
+def test_sample_fraction(planted, records):
+    result = inspect(planted, records, [digit], sample=0.1, progress=False)
+    assert result.meta["records"] == 15
+    with pytest.raises(HyplibError, match=r"sample must be a fraction in \(0, 1\], not 2"):
+        inspect(planted, records, [digit], sample=2, progress=False)
+
+
+def test_early_stopping_finds_the_same_top_units_on_a_minority(planted):
+    import datasets
+
+    rng = np.random.default_rng(7)
+    alphabet = np.array(list("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789 ,.()"))
+    data = datasets.Dataset.from_dict(
+        {"text": ["".join(rng.choice(alphabet, size=80)) for _ in range(2000)]})
+    full = inspect(planted, data, [digit, upper], batch_size=16, progress=False)
+    early = inspect(planted, data, [digit, upper], batch_size=16, tolerance=0.02, top_k=2,
+                    progress=False)
+    assert early.meta["stopped"] == "converged: tolerance 0.02 on the top 2 units"
+    assert early.meta["records"] < 0.5 * len(data)
+    for a, b in zip(full.top(2).itertuples(), early.top(2).itertuples()):
+        assert (a.hypothesis, a.unit) == (b.hypothesis, b.unit)
+        assert abs(a.score - b.score) < 0.03
+    loose = inspect(planted, data, [digit, upper], batch_size=16, tolerance=0.05, progress=False)
+    assert loose.meta["records"] < early.meta["records"]
+    assert (loose.table.eval("(ci_high - ci_low) / 2") <= 0.05).all()

@@ -1,0 +1,42 @@
+"""Early stopping: is every requested score known to the tolerance?
+
+Each inspector reports an interval per score. With ``tolerance`` alone the engine stops once
+every score's interval half-width is at most the tolerance. With ``top_k`` too, only the ``k``
+best units per (hypothesis column, metric) must be that precise, and the set must be settled:
+the k-th best's lower bound is at least every other unit's upper bound minus the tolerance.
+Intervals assume independent symbols; symbols of one record are not, so treat them as
+optimistic and prefer a tolerance well below the differences that matter.
+"""
+from __future__ import annotations
+
+import torch
+
+from .types import Scores
+
+
+def _key_bounds(s: Scores, by_abs: bool) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """Ranking key and its interval, NaN scores last."""
+    score, low, high = s.score.double(), s.low.double(), s.high.double()
+    if by_abs:
+        key = score.abs()
+        low, high = (torch.where(low > 0, low, torch.where(high < 0, -high, 0.0)),
+                     torch.maximum(low.abs(), high.abs()))
+    else:
+        key = score
+    nan = torch.isnan(key)
+    return key.masked_fill(nan, -torch.inf), low.masked_fill(nan, -torch.inf), high.masked_fill(nan, -torch.inf)
+
+
+def settled(s: Scores, tolerance: float, top_k: int | None = None, by_abs: bool = False) -> bool:
+    """Whether the scores of one metric are known to ``tolerance`` (see the module doc)."""
+    half = ((s.high - s.low) / 2).double().nan_to_num(nan=0.0)
+    if top_k is None or s.groups is not None or s.score.shape[0] <= top_k:
+        return bool((half <= tolerance).all())
+    key, low, high = _key_bounds(s, by_abs)
+    order = key.argsort(dim=0, descending=True)
+    top, rest = order[:top_k], order[top_k:]
+    if (half.gather(0, top) > tolerance).any():
+        return False
+    kth_low = low.gather(0, top).min(dim=0).values
+    best_rest = high.gather(0, rest).max(dim=0).values
+    return bool((kth_low >= best_rest - tolerance).all())
