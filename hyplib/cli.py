@@ -72,6 +72,25 @@ def _inspect(args) -> int:
     return 0
 
 
+def _repro(args) -> int:
+    from .plugins import catalog
+    from .repro import run_study
+
+    cat = catalog()
+    if args.list or not args.name:
+        for name, pack, study in cat.entries("studies"):
+            print(f"{name:<16} [{pack}] {study.title}")
+        return 0
+    study = cat.get("studies", args.name)
+    table, folder = run_study(study, quick=args.quick, device=args.device, out=args.out,
+                              progress=not args.quiet)
+    print(f"{study.title} ({'quick' if args.quick else 'full'} run); report: {folder}/report.md")
+    with pd.option_context("display.max_colwidth", 70, "display.width", 200,
+                           "display.float_format", "{:.3f}".format):
+        print(table[["id", "criterion", "reproduced", "verdict"]].to_string(index=False))
+    return 0
+
+
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="hyplib", description=__doc__)
     p.add_argument("--version", action="version", version=f"hyplib {__version__}")
@@ -106,6 +125,15 @@ def parser() -> argparse.ArgumentParser:
     ins.add_argument("--out", help="save the full table (.parquet or .csv)")
     ins.add_argument("--quiet", action="store_true", help="no progress bars")
     ins.set_defaults(func=_inspect)
+
+    rep = sub.add_parser("repro", help="reproduce a published study, claim by claim")
+    rep.add_argument("name", nargs="?", help="study name (see --list)")
+    rep.add_argument("--list", action="store_true", help="list the installed studies")
+    rep.add_argument("--quick", action="store_true", help="a tiny configuration (seconds)")
+    rep.add_argument("--device", default="auto")
+    rep.add_argument("--out", default="repro", help="report folder root (default: repro/)")
+    rep.add_argument("--quiet", action="store_true", help="no progress bars")
+    rep.set_defaults(func=_repro)
     return p
 
 

@@ -200,3 +200,16 @@ def _update_model(m, chosen, batch, ids, levels, spans, ys, insp, state, pool, d
 def _converged(state: dict, insp: dict, tolerance: float, top_k: int | None) -> bool:
     return all(settled(s, tolerance, top_k, getattr(insp[key[3]], "rank_by_abs", False))
                for key, inspector in state.items() for s in as_list(inspector.scores()))
+
+
+def behaviours(model: TextModel, texts: list[str], layers: Sequence[str],
+               device: str | torch.device = "auto") -> dict[str, list[np.ndarray]]:
+    """Each layer's behaviour on a few texts: per text, a (positions × units) array."""
+    dev = pick_device(device)
+    model.to(dev)
+    enc = model.encode(texts)
+    with torch.inference_mode(), record(model.module, layers, model.name) as seen:
+        model.forward(enc, dev)
+    lengths = (enc.spans[..., 0] >= 0).sum(axis=1)
+    return {layer: [h[i, :n].float().cpu().numpy() for i, n in enumerate(lengths)]
+            for layer, h in seen.items()}

@@ -44,20 +44,40 @@ class CharLMConfig:
 
 
 class CharLSTM(nn.Module):
-    """Embedding, a stack of single-layer LSTMs (so each layer can be hooked) and a softmax head."""
+    """Embedding, a stack of single-layer LSTMs (so each layer can be hooked) and a softmax head.
+
+    ``lstm.i`` outputs layer i's per-step hidden state h; ``cells.i`` (no parameters) outputs
+    its per-step cell state c, computed only when something hooks it.
+    """
 
     def __init__(self, cfg: CharLMConfig):
         super().__init__()
         self.embed = nn.Embedding(2 + len(ALPHABET), cfg.embed, padding_idx=PAD)
         sizes = [cfg.embed] + [cfg.hidden] * cfg.layers
         self.lstm = nn.ModuleList(nn.LSTM(a, b, batch_first=True) for a, b in zip(sizes, sizes[1:]))
+        self.cells = nn.ModuleList(nn.Identity() for _ in range(cfg.layers))
         self.head = nn.Linear(cfg.hidden, 2 + len(ALPHABET))
 
     def forward(self, ids: torch.Tensor) -> torch.Tensor:
         h = self.embed(ids)
-        for layer in self.lstm:
+        for layer, cells in zip(self.lstm, self.cells):
+            if cells._forward_hooks:
+                cells(cell_states(layer, h))
             h, _ = layer(h)
         return self.head(h)
+
+
+def cell_states(lstm: nn.LSTM, x: torch.Tensor) -> torch.Tensor:
+    """The per-step cell states (batch, steps, hidden) of a one-layer batch-first LSTM."""
+    gates_x = x @ lstm.weight_ih_l0.T + lstm.bias_ih_l0 + lstm.bias_hh_l0
+    h = c = x.new_zeros(x.shape[0], lstm.hidden_size)
+    out = []
+    for t in range(x.shape[1]):  # the recurrence itself: one step per position
+        i, f, g, o = (gates_x[:, t] + h @ lstm.weight_hh_l0.T).chunk(4, dim=1)
+        c = torch.sigmoid(f) * c + torch.sigmoid(i) * torch.tanh(g)
+        h = torch.sigmoid(o) * torch.tanh(c)
+        out.append(c)
+    return torch.stack(out, dim=1)
 
 
 def encode_ids(text: str) -> np.ndarray:

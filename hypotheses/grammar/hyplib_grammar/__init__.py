@@ -7,3 +7,10 @@ from . import brackets, python
 @hookimpl
 def hyplib_hypotheses():
     return python.HYPOTHESES + brackets.HYPOTHESES
+
+
+@hookimpl
+def hyplib_studies():
+    from .studies import KARPATHY2015
+
+    return [KARPATHY2015]

@@ -1,0 +1,85 @@
+"""Figures people would rather look at: score heat maps and text coloured by a unit."""
+from __future__ import annotations
+
+import html
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+import pandas as pd  # noqa: E402
+
+from .cache import atomic_path  # noqa: E402
+
+
+def heatmap(frame: pd.DataFrame, path: str | Path, title: str = "", vmax: float = 1.0,
+            cmap: str = "viridis") -> Path:
+    """A PNG heat map of a (rows × columns) table of scores, each cell labelled."""
+    fig, ax = plt.subplots(figsize=(1.2 + 1.1 * frame.shape[1], 1.0 + 0.45 * frame.shape[0]))
+    im = ax.imshow(frame.to_numpy(dtype=float), cmap=cmap, vmin=0, vmax=vmax, aspect="auto")
+    ax.set_xticks(range(frame.shape[1]), frame.columns, rotation=30, ha="right")
+    ax.set_yticks(range(frame.shape[0]), frame.index)
+    for (i, j), v in np.ndenumerate(frame.to_numpy(dtype=float)):
+        ax.text(j, i, f"{v:.2f}", ha="center", va="center",
+                color="white" if v < 0.6 * vmax else "black", fontsize=8)
+    fig.colorbar(im, ax=ax, fraction=0.04)
+    ax.set_title(title, fontsize=10)
+    fig.tight_layout()
+    return _save(fig, path)
+
+
+def _colours(values: np.ndarray) -> np.ndarray:
+    """RGBA per value on a diverging map centred on zero."""
+    scale = float(np.abs(values).max()) or 1.0
+    return plt.get_cmap("coolwarm")((values / scale + 1) / 2)
+
+
+def coloured_text(text: str, values: np.ndarray, path: str | Path, title: str = "",
+                  width: int = 100) -> tuple[Path, Path]:
+    """``text`` with each character's background coloured by ``values``: an HTML and a PNG."""
+    rgba = _colours(np.asarray(values, dtype=float))
+    spans = "".join(
+        f'<span style="background:rgb({r * 255:.0f},{g * 255:.0f},{b * 255:.0f})" '
+        f'title="{v:.3f}">{html.escape(c)}</span>'
+        for c, (r, g, b, _), v in zip(text, rgba, values))
+    page = (f"<!doctype html><meta charset='utf-8'><title>{html.escape(title)}</title>"
+            f"<h3>{html.escape(title)}</h3><pre style='font-size:13px;line-height:1.3'>{spans}</pre>")
+    html_path = Path(path).with_suffix(".html")
+    with atomic_path(html_path) as tmp:
+        tmp.write_text(page, encoding="utf-8")
+
+    lines = _wrap(text, width)
+    fig, ax = plt.subplots(figsize=(width * 0.085 + 0.4, 0.19 * len(lines) + 0.6))
+    ax.set_xlim(0, width)
+    ax.set_ylim(len(lines), -1)
+    ax.axis("off")
+    for row, (start, line) in enumerate(lines):
+        for col, c in enumerate(line):
+            ax.add_patch(plt.Rectangle((col, row - 0.5), 1, 1, color=rgba[start + col], lw=0))
+            if c.strip():
+                ax.text(col + 0.5, row, c, ha="center", va="center", family="monospace",
+                        fontsize=7)
+    ax.set_title(title, fontsize=9, loc="left")
+    fig.tight_layout()
+    return html_path, _save(fig, Path(path).with_suffix(".png"))
+
+
+def _wrap(text: str, width: int) -> list[tuple[int, str]]:
+    """(offset, line) pairs: lines at newlines (kept as a coloured cell), hard-wrapped."""
+    out, start = [], 0
+    for line in text.split("\n"):
+        for i in range(0, max(len(line) + 1, 1), width):
+            out.append((start + i, (line + "\n")[i:i + width] if start + len(line) < len(text)
+                        else line[i:i + width]))
+        start += len(line) + 1
+    return out
+
+
+def _save(fig, path: str | Path) -> Path:
+    path = Path(path)
+    with atomic_path(path) as tmp:
+        fig.savefig(tmp, dpi=110, format="png")
+    plt.close(fig)
+    return path
