@@ -134,6 +134,11 @@ def parser() -> argparse.ArgumentParser:
     rep.add_argument("--out", default="repro", help="report folder root (default: repro/)")
     rep.add_argument("--quiet", action="store_true", help="no progress bars")
     rep.set_defaults(func=_repro)
+
+    from . import registry, scaffold
+
+    registry.add_parser(sub)
+    scaffold.add_parser(sub)
     return p
 
 

@@ -14,6 +14,7 @@ from .errors import HyplibError
 COLUMNS = ["model", "layer", "unit", "unit_name", "hypothesis", "label", "inspector", "metric",
            "score", "ci_low", "ci_high", "n"]
 KEY = ["hypothesis", "label", "inspector", "metric"]
+LOWER_IS_BETTER = {"rank"}  # metrics whose best units have the smallest score
 
 
 @dataclass
@@ -47,6 +48,7 @@ class Result:
         else:
             absolute = pd.Series(by == "abs", index=t.index)
         key = t["score"].where(~absolute, t["score"].abs())
+        key = key.where(~t["metric"].isin(LOWER_IS_BETTER), -t["score"])
         t = t.assign(_key=key).sort_values("_key", ascending=False, kind="stable")
         best = t.groupby(KEY, sort=True).head(k)
         return (best.sort_values(KEY + ["_key"], ascending=[True] * len(KEY) + [False])

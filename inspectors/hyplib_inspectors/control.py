@@ -1,0 +1,59 @@
+"""Control tasks (Hewitt & Liang 2019): give every symbol *type* a fixed random class."""
+from __future__ import annotations
+
+import functools
+import hashlib
+from typing import Sequence
+
+import numpy as np
+
+from hyplib.types import Hypothesis
+
+
+def control_task(hyp: Hypothesis, seed: int = 0,
+                 priors: Sequence[float] | None = None) -> Hypothesis:
+    """The control task of a binary or categorical hypothesis, named ``control:<name>``.
+
+    Each symbol's type (its character at char level, its word ``text[start:end]`` at word
+    level, the whole text at record level) is hashed with ``seed`` to a number u in [0, 1), and
+    its class is the inverse CDF of ``priors`` at u; so the class depends only on the type and
+    the seed, and over many types the classes follow ``priors``. Pass the task's class
+    frequencies as ``priors`` to match Hewitt & Liang, who draw from the empirical class
+    distribution (they are per *symbol*, so frequent types weigh more than in their per-type
+    draw); without them the classes are uniform. The result has the same kind, classes and
+    level; its version encodes the seed and priors, so the annotation cache tells them apart.
+    """
+    if hyp.kind == "continuous":
+        raise ValueError(f"control tasks need a binary or categorical hypothesis; "
+                         f"{hyp.name!r} is continuous")
+    n = len(hyp.classes) if hyp.kind == "categorical" else 2
+    p = np.full(n, 1.0 / n) if priors is None else np.asarray(priors, dtype=np.float64)
+    if p.shape != (n,) or (p < 0).any() or p.sum() <= 0:
+        raise ValueError(f"priors for {hyp.name!r} must be {n} non-negative numbers with a "
+                         f"positive sum, not {list(np.atleast_1d(p))}")
+    cdf = np.cumsum(p / p.sum())
+    version = f"{hyp.version}.control-s{seed}"
+    if priors is not None:
+        version += "-p" + hashlib.blake2b(p.tobytes(), digest_size=4).hexdigest()
+
+    @functools.lru_cache(maxsize=1 << 16)
+    def label(symbol_type: str) -> int:
+        digest = hashlib.blake2b(f"{seed}\0{symbol_type}".encode(), digest_size=8).digest()
+        return min(int(np.searchsorted(cdf, int.from_bytes(digest, "big") / 2.0 ** 64,
+                                       side="right")), n - 1)
+
+    def classify(types) -> list[int]:
+        return [label(t) for t in types]
+
+    def fn(batch: dict[str, list]) -> list:
+        texts = batch["text"]
+        if hyp.level == "char":
+            return [classify(list(text)) for text in texts]
+        if hyp.level == "word":
+            return [classify([text[s:e] for s, e in spans])
+                    for text, spans in zip(texts, batch["word_spans"])]
+        return classify(texts)
+
+    return Hypothesis(f"control:{hyp.name}", fn, hyp.kind, hyp.level, version, hyp.classes,
+                      f"Control task for {hyp.name} (Hewitt & Liang 2019): a fixed seeded "
+                      f"random class per {hyp.level} type.")

@@ -1,0 +1,111 @@
+"""NetDissect IoU of each unit's top-quantile mask with each label column, in one pass."""
+from __future__ import annotations
+
+import torch
+
+from hyplib.types import Hypothesis, Scores
+
+from .correlation import _normal_quantile
+from .histogram import LabelHistogram
+
+
+class IoU:
+    """IoU = Σ|A ∩ L| / Σ|A ∪ L| over the whole data, with A = activation > the unit's
+    ``quantile`` (top 0.5%) threshold and L a binary column (a categorical hypothesis: each
+    class); the unit is a ``"detector"`` (1, else 0) where IoU > ``detect``.
+
+    NetDissect-Lite takes the quantiles in a first pass and counts in a second; here one pass
+    keeps, per unit, a histogram of its activations, of all symbols and of each column's
+    positives, with each bin's smallest and largest value
+    (:class:`~hyplib_inspectors.histogram.LabelHistogram`). It is also the quantile sketch:
+    mergeable, exact at every edge. Its edges are quantiles of the first ``warmup`` symbols,
+    refined in the tail: ``bins // 4`` bins evenly in level up to ``q0 = 1 - 8(1 - quantile)``
+    (0.96), the rest evenly from ``q0`` to 1. At :meth:`scores` the threshold is numpy's
+    quantile (at rank ``quantile·(n-1)``), interpolated linearly between the smallest and
+    largest value of the bin holding that rank, and the bin's symbols above it are split
+    between label and not in proportion (none when the bin holds one value, so ties and
+    discrete activations are exact). Error: the threshold's rank, |A| and |A ∩ L| are each
+    off by at most that bin's count (|L| is exact), about ``(1 - q0) / (3/4·bins)`` of the
+    symbols (0.01% by default, 2% of |A|) while the first symbols represent the rest;
+    :meth:`threshold` gives the bin. Interval: Wilson's score interval for a proportion with
+    |A ∪ L| trials, its low end taken at the smallest and its high end at the largest IoU any
+    split of that bin allows (it ignores the threshold's own sampling error); the detector's
+    interval is that interval's ends against ``detect``.
+    """
+
+    name = "iou"
+    rank_by_abs = False
+
+    def __init__(self, n_units: int, columns, device, quantile: float = 0.995,
+                 detect: float = 0.04, bins: int = 512, warmup: int = 16384,
+                 confidence: float = 0.95):
+        self.columns = list(columns)
+        self.quantile, self.detect, self.confidence = quantile, detect, confidence
+        self.hist = LabelHistogram(n_units, len(self.columns), _tail_levels(bins, quantile),
+                                   warmup, device)
+
+    @classmethod
+    def accepts(cls, hypothesis: Hypothesis) -> bool:
+        return hypothesis.kind in ("binary", "categorical")
+
+    def update(self, x: torch.Tensor, y: torch.Tensor) -> None:
+        self.hist.update(x, y)
+
+    def threshold(self) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """Each unit's threshold and the smallest and largest value of the bin holding it."""
+        thr, lo, hi, *_ = self._split()
+        return thr[:, 0], lo[:, 0], hi[:, 0]
+
+    def _split(self):
+        """The threshold and its bin's extent; that bin's counts (all, positives of each
+        column), how many of its symbols are above the threshold, and the counts above the
+        bin and in all (each units × 1+columns)."""
+        t = self.hist.tally()
+        cum = t.counts.cumsum(1)
+        r = torch.full_like(cum[:, :1, 0], self.quantile * (self.hist.seen - 1))
+        b = torch.searchsorted(cum[..., 0].contiguous(), r, right=True)
+        b = b.clamp(max=cum.shape[1] - 1)
+        lo, hi = t.low.double().gather(1, b), t.high.double().gather(1, b)
+        at = b[:, :, None].expand(-1, 1, cum.shape[2])
+        count, upto = t.counts.gather(1, at)[:, 0], cum.gather(1, at)[:, 0]
+        c = count[:, :1]
+        k = r - (upto[:, :1] - c)
+        frac = torch.where(c > 1, k / (c - 1), 0.0).clamp(0, 1)
+        above_bin = torch.where(hi > lo, c - 1 - k, 0.0).clamp(min=0)
+        return lo + frac * (hi - lo), lo, hi, count, above_bin, cum[:, -1] - upto, cum[:, -1]
+
+    def scores(self) -> list[Scores]:
+        _, _, _, count, a_bin, above, total = self._split()
+        size_a, size_l = above[:, :1] + a_bin, total[:, 1:]
+        c, c_l = count[:, :1], count[:, 1:]
+        inter = [above[:, 1:] + split for split in (
+            a_bin * c_l / c, (a_bin - c + c_l).clamp(min=0), torch.minimum(a_bin, c_l))]
+        union = [size_a + size_l - i for i in inter]
+        iou, iou_min, iou_max = (i / u for i, u in zip(inter, union))
+        z = _normal_quantile(self.confidence)
+        low, high = _wilson(iou_min, union[1], z)[0], _wilson(iou_max, union[2], z)[1]
+        n = torch.full_like(iou, float(self.hist.seen))
+        return [Scores(iou, low, high, n, "iou"),
+                Scores(*((v > self.detect).double() for v in (iou, low, high)), n,
+                       "detector")]
+
+    def state_dict(self) -> dict:
+        return self.hist.state_dict()
+
+    def load_state_dict(self, state: dict) -> None:
+        self.hist.load_state_dict(state)
+
+
+def _wilson(p: torch.Tensor, m: torch.Tensor, z: float) -> tuple[torch.Tensor, torch.Tensor]:
+    """Wilson's score interval for a proportion ``p`` of ``m`` trials."""
+    k = z * z / m
+    mid, half = (p + k / 2) / (1 + k), z / (1 + k) * (p * (1 - p) / m + k / (4 * m)).sqrt()
+    return torch.minimum(mid - half, p).clamp(0, 1), torch.maximum(mid + half, p).clamp(0, 1)
+
+
+def _tail_levels(bins: int, quantile: float) -> torch.Tensor:
+    """``bins - 1`` interior levels: a quarter of the bins up to ``q0``, the rest above it."""
+    q0 = max(0.0, 1 - 8 * (1 - quantile))
+    body = bins // 4
+    return torch.cat([torch.linspace(0, q0, body + 1, dtype=torch.float64)[1:],
+                      torch.linspace(q0, 1, bins - body + 1, dtype=torch.float64)[1:-1]])

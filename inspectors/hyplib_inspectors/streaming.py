@@ -1,0 +1,115 @@
+"""Batching-independent sampling for the probes: a hashed held-out split, reservoirs, co-moments.
+
+Every random choice is a hash of the symbol's position in the stream (and a seed), so the split
+and the samples are the same whatever the batch size, and on any device.
+"""
+from __future__ import annotations
+
+import torch
+
+_MASK = 0xFFFFFFFF
+
+
+def position_hash(pos: torch.Tensor, salt: int) -> torch.Tensor:
+    """A 32-bit integer hash (as int64 in ``[0, 2**32)``) of stream positions ``pos``."""
+    x = pos.long()
+    x = (x ^ (x >> 32) ^ ((salt * 0x9E3779B9) & _MASK)) & _MASK
+    x = (((x >> 16) ^ x) * 0x45D9F3B) & _MASK
+    x = (((x >> 16) ^ x) * 0x45D9F3B) & _MASK
+    return (x >> 16) ^ x
+
+
+def uniform(pos: torch.Tensor, salt: int) -> torch.Tensor:
+    """A float64 in ``[0, 1)`` per position, fixed by the position and ``salt``."""
+    return position_hash(pos, salt).double() / 2.0 ** 32
+
+
+def held_out(pos: torch.Tensor, seed: int, fraction: float) -> torch.Tensor:
+    """Whether each stream position belongs to the held-out split (a ``fraction`` of them)."""
+    return uniform(pos, seed) < fraction
+
+
+class Reservoir:
+    """A uniform sample of at most ``size`` rows of a stream (Vitter's algorithm R, batched).
+
+    Row ``i`` of the stream (its ``i``-th call-order row) replaces slot ``floor(u·(i+1))`` when
+    that is below ``size``, with ``u`` a hash of the row's stream position; when rows of one
+    batch pick the same slot the later one wins, as in the sequential algorithm.
+    """
+
+    def __init__(self, size: int, shapes: list[tuple[tuple[int, ...], torch.dtype]], device,
+                 salt: int):
+        self.size, self.salt, self.seen = size, salt, 0
+        self.buffers = [torch.zeros((size, *shape), dtype=dtype, device=device)
+                        for shape, dtype in shapes]
+
+    def add(self, pos: torch.Tensor, *rows: torch.Tensor) -> None:
+        m = pos.shape[0]
+        if m == 0:
+            return
+        i = torch.arange(self.seen, self.seen + m, device=pos.device)
+        slot = torch.where(i < self.size, i, (uniform(pos, self.salt) * (i + 1)).long())
+        keep = slot < self.size
+        winner = torch.full((self.size,), -1, dtype=torch.long, device=pos.device)
+        winner.scatter_reduce_(0, slot[keep], torch.arange(m, device=pos.device)[keep], "amax")
+        slots = (winner >= 0).nonzero().squeeze(1)
+        for buf, r in zip(self.buffers, rows):
+            buf[slots] = r[winner[slots]].to(buf.dtype)
+        self.seen += m
+
+    def rows(self) -> list[torch.Tensor]:
+        """The filled rows of each buffer."""
+        return [b[:min(self.seen, self.size)] for b in self.buffers]
+
+    def state_dict(self) -> dict:
+        return {"seen": self.seen, "buffers": list(self.buffers)}
+
+    def load_state_dict(self, state: dict) -> None:
+        self.seen = int(state["seen"])
+        self.buffers = [b.clone().to(old.device) for b, old in zip(state["buffers"], self.buffers)]
+
+
+class CoMoments:
+    """Running means and centred co-moments of ``x`` and ``y``, in float64.
+
+    ``xx`` holds all pairs of ``x`` columns, or with ``pairs=False`` only each column's own;
+    ``yy`` each ``y`` column's own. Batches merge with Chan et al.'s pairwise update, as in the
+    correlation inspector.
+    """
+
+    KEYS = ("mean_x", "mean_y", "xx", "xy", "yy")
+
+    def __init__(self, n_x: int, n_y: int, device, pairs: bool = True):
+        kw = {"dtype": torch.float64, "device": device}
+        self.n, self.pairs = 0, pairs
+        self.mean_x, self.mean_y = torch.zeros(n_x, **kw), torch.zeros(n_y, **kw)
+        self.xx = torch.zeros((n_x, n_x) if pairs else (n_x,), **kw)
+        self.xy = torch.zeros(n_x, n_y, **kw)
+        self.yy = torch.zeros(n_y, **kw)
+
+    def add(self, x: torch.Tensor, y: torch.Tensor) -> None:
+        nb = x.shape[0]
+        if nb == 0:
+            return
+        x, y = x.double(), y.double()
+        mx, my = x.mean(0), y.mean(0)
+        dx, dy = x - mx, y - my
+        n = self.n + nb
+        ex, ey, w = mx - self.mean_x, my - self.mean_y, self.n * nb / n
+        if self.pairs:
+            self.xx += dx.T @ dx + torch.outer(ex, ex) * w
+        else:
+            self.xx += (dx * dx).sum(0) + ex * ex * w
+        self.xy += dx.T @ dy + torch.outer(ex, ey) * w
+        self.yy += (dy * dy).sum(0) + ey * ey * w
+        self.mean_x += ex * (nb / n)
+        self.mean_y += ey * (nb / n)
+        self.n = n
+
+    def state_dict(self) -> dict:
+        return {"n": self.n, **{k: getattr(self, k) for k in self.KEYS}}
+
+    def load_state_dict(self, state: dict) -> None:
+        self.n = int(state["n"])
+        for k in self.KEYS:
+            setattr(self, k, state[k].clone().to(getattr(self, k).device))
