@@ -108,7 +108,7 @@ def _read(hyp: Hypothesis, path: Path) -> Labels:
                   column.offsets.to_numpy().astype(np.int64))
 
 
-def label_matrix(labels: list[Labels], records: np.ndarray, device) -> torch.Tensor:
+def label_matrix(labels: list[Labels], records: np.ndarray, device="cpu") -> torch.Tensor:
     """(symbols × columns) float32 labels of ``records``: categorical hypotheses one-hot."""
     cols = []
     for lab in labels:

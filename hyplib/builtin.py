@@ -12,5 +12,6 @@ def hyplib_models():
 @hookimpl
 def hyplib_datasets():
     from .data import SOURCES
+    from .ud import SOURCE as UD_EWT
 
-    return list(SOURCES.values())
+    return [*SOURCES.values(), UD_EWT]

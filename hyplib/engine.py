@@ -7,10 +7,12 @@ Behaviours are not kept.
 """
 from __future__ import annotations
 
+import contextlib
 import math
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import Mapping, Sequence
+from typing import Iterator, Mapping, Sequence
 
 import datasets
 import numpy as np
@@ -93,6 +95,7 @@ def inspect(
     tolerance: float | None = None,
     top_k: int | None = None,
     pool: str = "first",
+    precision: str = "float32",
     progress: bool = True,
     catalog: Catalog | None = None,
 ) -> Result:
@@ -103,7 +106,10 @@ def inspect(
     are visited in a seeded random order, so ``max_records`` (or a ``sample`` fraction) reads a
     random sample. With ``tolerance`` the pass stops early once every score, or with ``top_k``
     the k best units per hypothesis, is known to that interval half-width
-    (:mod:`hyplib.stopping`); ``meta["stopped"]`` says why reading ended.
+    (:mod:`hyplib.stopping`); ``meta["stopped"]`` says why reading ended. ``precision``
+    ``"bfloat16"`` or ``"float16"`` runs the models under autocast; statistics stay float32/64.
+    The next batch (records, labels, tokens) is prepared in a background thread while the
+    current one runs.
     """
     start = time.perf_counter()
     models = [models] if isinstance(models, TextModel) else list(models)
@@ -127,15 +133,14 @@ def inspect(
     stopped = "end of data" if len(order) == len(data) else "sample limit"
     next_check = 4 * batch_size
     read = 0
+    autocast = _autocast(precision, dev)
     with torch.inference_mode(), tqdm(total=len(order), desc="inspect", unit="rec",
                                       disable=not progress) as bar:
-        for lo in range(0, len(order), batch_size):
-            ids = order[lo:lo + batch_size]
-            batch = data[ids]
-            spans = {lv.name: symbol_spans(batch, lv.name) for lv in levels}
-            ys = {lv.name: label_matrix(lv.labels, ids, dev) for lv in levels}
+        for ids, spans, ys, encoded in _prefetch(data, order, batch_size, levels, plan, dev):
             for m, chosen in plan.items():
-                _update_model(m, chosen, batch, ids, levels, spans, ys, insp, state, pool, dev)
+                with autocast:
+                    _update_model(m, chosen, encoded[m], ids, levels, spans, ys, insp, state,
+                                  pool, dev)
             for lv in levels:
                 n_symbols[lv.name] += int(ys[lv.name].shape[0])
             read += len(ids)
@@ -178,9 +183,41 @@ def _order(n: int, seed: int, max_records: int | None, sample: float | None) -> 
     return order[:max_records] if max_records is not None else order
 
 
-def _update_model(m, chosen, batch, ids, levels, spans, ys, insp, state, pool, dev) -> None:
+PRECISIONS = {"float32": None, "bfloat16": torch.bfloat16, "float16": torch.float16}
+
+
+def _autocast(precision: str, dev: torch.device):
+    if precision not in PRECISIONS:
+        raise HyplibError(f"precision must be one of {list(PRECISIONS)}, not {precision!r}")
+    dtype = PRECISIONS[precision]
+    return contextlib.nullcontext() if dtype is None else torch.autocast(dev.type, dtype=dtype)
+
+
+def _prefetch(data, order, batch_size, levels, plan, dev) -> Iterator[tuple]:
+    """Batches of (record ids, symbol spans per level, labels per level on the device, each
+    model's tokens), the next one prepared in a background thread."""
+    pin = dev.type == "cuda"
+
+    def prepare(ids):
+        batch = data[ids]
+        spans = {lv.name: symbol_spans(batch, lv.name) for lv in levels}
+        ys = {lv.name: label_matrix(lv.labels, ids) for lv in levels}
+        if pin:
+            ys = {k: v.pin_memory() for k, v in ys.items()}
+        return ids, spans, ys, {m: m.encode(batch["text"]) for m in plan}
+
+    starts = range(0, len(order), batch_size)
+    with ThreadPoolExecutor(1) as pool:
+        pending = pool.submit(prepare, order[:batch_size]) if len(order) else None
+        for lo in starts:
+            ids, spans, ys, encoded = pending.result()
+            if lo + batch_size < len(order):
+                pending = pool.submit(prepare, order[lo + batch_size:lo + 2 * batch_size])
+            yield ids, spans, {k: v.to(dev, non_blocking=True) for k, v in ys.items()}, encoded
+
+
+def _update_model(m, chosen, enc, ids, levels, spans, ys, insp, state, pool, dev) -> None:
     """Run one model on the batch and feed every layer × level × inspector."""
-    enc = m.encode(batch["text"])
     with record(m.module, chosen, m.name) as seen:
         m.forward(enc, dev)
     for lv in levels:

@@ -100,3 +100,12 @@ def test_early_stopping_finds_the_same_top_units_on_a_minority(planted):
     loose = inspect(planted, data, [digit, upper], batch_size=16, tolerance=0.05, progress=False)
     assert loose.meta["records"] < early.meta["records"]
     assert (loose.table.eval("(ci_high - ci_low) / 2") <= 0.05).all()
+
+
+def test_reduced_precision_gives_the_same_scores(planted, records):
+    full = inspect(planted, records, [digit, upper], progress=False).table
+    half = inspect(planted, records, [digit, upper], precision="bfloat16", progress=False).table
+    np.testing.assert_allclose(half["score"], full["score"], atol=0.02)
+    assert half["n"].equals(full["n"])
+    with pytest.raises(HyplibError, match=r"precision must be one of \['float32', 'bfloat16', 'float16'\]"):
+        inspect(planted, records, [digit], precision="int8", progress=False)
