@@ -4,9 +4,9 @@ from .hookspecs import hookimpl
 
 @hookimpl
 def hyplib_models():
-    from .models.charlm import RECIPES
+    from .models import charlm, wordlm
 
-    return list(RECIPES.values())
+    return [*charlm.RECIPES.values(), *wordlm.RECIPES.values()]
 
 
 @hookimpl

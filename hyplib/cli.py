@@ -82,12 +82,15 @@ def _repro(args) -> int:
             print(f"{name:<16} [{pack}] {study.title}")
         return 0
     study = cat.get("studies", args.name)
-    table, folder = run_study(study, quick=args.quick, device=args.device, out=args.out,
-                              progress=not args.quiet)
+    table, folder, outcome = run_study(study, quick=args.quick, device=args.device,
+                                       out=args.out, progress=not args.quiet)
     print(f"{study.title} ({'quick' if args.quick else 'full'} run); report: {folder}/report.md")
     with pd.option_context("display.max_colwidth", 70, "display.width", 200,
                            "display.float_format", "{:.3f}".format):
         print(table[["id", "criterion", "reproduced", "verdict"]].to_string(index=False))
+        if outcome.summary is not None:
+            print()
+            print(outcome.summary.to_string(index=False))
     return 0
 
 

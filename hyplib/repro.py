@@ -45,12 +45,14 @@ class Claim:
 
 @dataclass
 class Outcome:
-    """What a study's run measured: named figures, tables to save, figure files, notes."""
+    """What a study's run measured: named figures, tables to save, figure files, notes, and a
+    short ``summary`` table printed after the claims."""
 
     figures: dict[str, float] = field(default_factory=dict)
     tables: dict[str, pd.DataFrame] = field(default_factory=dict)
     files: list[Path] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    summary: pd.DataFrame | None = None
 
 
 @dataclass
@@ -103,8 +105,8 @@ def judge(claim: Claim, figures: dict[str, float]) -> Verdict:
 
 
 def run_study(study: Study, quick: bool = False, device: str = "auto", out: str | Path = "repro",
-              progress: bool = True) -> tuple[pd.DataFrame, Path]:
-    """Run ``study``, write its report folder, and return the claims table and the folder."""
+              progress: bool = True) -> tuple[pd.DataFrame, Path, Outcome]:
+    """Run ``study``, write its report folder; return the claims table, folder and outcome."""
     folder = Path(out) / study.name
     folder.mkdir(parents=True, exist_ok=True)
     start = time.perf_counter()
@@ -123,7 +125,7 @@ def run_study(study: Study, quick: bool = False, device: str = "auto", out: str 
         tmp.write_text(json.dumps(record, indent=2, default=float))
     with atomic_path(folder / "report.md") as tmp:
         tmp.write_text(_markdown(study, record, table, outcome, folder))
-    return table, folder
+    return table, folder, outcome
 
 
 def _markdown(study: Study, record: dict, table: pd.DataFrame, outcome: Outcome,
@@ -136,6 +138,8 @@ def _markdown(study: Study, record: dict, table: pd.DataFrame, outcome: Outcome,
         value = "—" if v.reproduced is None or pd.isna(v.reproduced) else f"{v.reproduced:.4g}"
         lines.append(f"| {v.id} | {v.statement} | {v.published or '—'} | `{v.criterion}` | "
                      f"{value} | **{v.verdict}** |")
+    if outcome.summary is not None:
+        lines += ["", "## Summary", "", outcome.summary.to_markdown(index=False)]
     lines += ["", "## Differences from the paper", ""] + [f"- {d}" for d in study.deviations]
     if outcome.notes:
         lines += ["", "## Notes", ""] + [f"- {n}" for n in outcome.notes]

@@ -34,7 +34,7 @@ def test_run_study_writes_report_and_a_false_claim_fails(planted, records, tmp_p
                    Claim("impossible", "a unit tracks digits perfectly", "best_r", ">=", 0.999),
                    Claim("absent", "a figure nobody measured", "nothing", ">", 0)),
                   deviations=("planted, not trained",))
-    table, folder = run_study(study, quick=True, device="cpu", out=tmp_path, progress=False)
+    table, folder, _ = run_study(study, quick=True, device="cpu", out=tmp_path, progress=False)
     assert table["verdict"].tolist() == ["held", "not held", "not applicable"]
     assert set(table["verdict"]) <= set(VERDICTS)
     saved = json.loads((folder / "claims.json").read_text())

@@ -49,12 +49,14 @@ def _run(ctx: Context) -> Outcome:
         files += coloured_text(sample, np.asarray(values[:, row["unit"]]),
                                ctx.out / f"unit_{short}",
                                f"{row['unit_name']}: r = {row['score']:.2f} with {hyp}")
+    summary = top[["hypothesis", "unit_name", "score", "ci_low", "ci_high"]].rename(
+        columns={"unit_name": "best unit", "score": "r"}).round(3)
     return Outcome(figures, {"scores": table, "best_abs_r": best.reset_index()}, files,
                    [f"{result.meta['records']} records, {sum(result.meta['symbols'].values())} "
                     f"characters inspected in {result.meta['seconds']:.0f} s on "
                     f"{result.meta['device']}",
                     f"model: {cfg}; held-out bits/char "
-                    f"{trained.record['held_out_bits_per_char']:.2f}"])
+                    f"{trained.record['held_out_bits_per_char']:.2f}"], summary)
 
 
 def _claims() -> tuple[Claim, ...]:
