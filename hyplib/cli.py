@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import argparse
+import ast
 import sys
 
 import pandas as pd
@@ -51,9 +52,21 @@ def _inspect(args) -> int:
     recipe = cat.get("models", args.model)
     hypotheses = cat.select("hypotheses", args.hypotheses)
     inspectors = [cat.get("inspectors", name) for name in args.inspector]
+    inspector_args: dict[str, dict] = {}
+    for item in args.inspector_arg or []:
+        name, _, value = item.partition("=")
+        insp_name, _, key = name.partition(".")
+        if not key or not value:
+            raise HyplibError(f"--inspector-arg {item!r}: write INSPECTOR.PARAM=VALUE, e.g. probe.k=20")
+        try:
+            value = ast.literal_eval(value)
+        except (ValueError, SyntaxError):
+            pass  # a plain string
+        inspector_args.setdefault(insp_name, {})[key] = value
     data = _load_data(args.data)
     model = recipe.build(progress=not args.quiet)
     result = inspect(model, data, hypotheses, inspectors, args.layer or None,
+                     inspector_args=inspector_args,
                      batch_size=args.batch_size, device=args.device, seed=args.seed,
                      max_records=args.max_records, sample=args.sample, tolerance=args.tolerance,
                      top_k=args.top_k, pool=args.pool, progress=not args.quiet)
@@ -112,6 +125,8 @@ def parser() -> argparse.ArgumentParser:
     ins.add_argument("--hypotheses", nargs="+", required=True, metavar="GLOB",
                      help="hypothesis names or globs, e.g. 'grammar.python.*'")
     ins.add_argument("--inspector", nargs="+", default=["correlation"])
+    ins.add_argument("--inspector-arg", action="append", metavar="INSPECTOR.PARAM=VALUE",
+                     help="an inspector's parameter, e.g. probe.k=20 or iou.quantile=0.99")
     ins.add_argument("--batch-size", type=int, default=32)
     ins.add_argument("--device", default="auto", help="auto (CUDA when present), cpu, cuda:0, ...")
     ins.add_argument("--seed", type=int, default=0)

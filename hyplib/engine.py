@@ -8,6 +8,7 @@ Behaviours are not kept.
 from __future__ import annotations
 
 import contextlib
+import functools
 import math
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -87,6 +88,7 @@ def inspect(
     inspectors: Sequence[str | type] = ("correlation",),
     layers: Sequence[str] | Mapping[str, Sequence[str]] | None = None,
     *,
+    inspector_args: Mapping[str, Mapping] | None = None,
     batch_size: int = 32,
     device: str | torch.device = "auto",
     seed: int = 0,
@@ -102,7 +104,8 @@ def inspect(
     """Score every unit of the chosen layers against every hypothesis with every inspector.
 
     ``hypotheses`` and ``inspectors`` take objects or names (globs for hypotheses, e.g.
-    ``"grammar.python.*"``); ``layers`` defaults to each model's ``default_layers``. Records
+    ``"grammar.python.*"``); ``inspector_args`` gives an inspector's parameters by name
+    (``{"probe": {"k": 20}}``); ``layers`` defaults to each model's ``default_layers``. Records
     are visited in a seeded random order, so ``max_records`` (or a ``sample`` fraction) reads a
     random sample. With ``tolerance`` the pass stops early once every score, or with ``top_k``
     the k best units per hypothesis, is known to that interval half-width
@@ -118,6 +121,12 @@ def inspect(
     if not hyps:
         raise HyplibError("no hypotheses chosen: name some, e.g. 'grammar.python.*'")
     insp = {c.name: c for c in _resolve(inspectors, "inspectors", cat)}
+    args = dict(inspector_args or {})
+    for name in args:
+        if name not in insp:
+            raise HyplibError(f"inspector_args names {name!r}, which is not among the chosen "
+                              f"inspectors {sorted(insp)}")
+    makers = {name: functools.partial(cls, **args.get(name, {})) for name, cls in insp.items()}
     for name, cls in insp.items():
         if not any(cls.accepts(h) for h in hyps):
             raise HyplibError(f"inspector {name!r} accepts none of the chosen hypotheses")
@@ -139,8 +148,8 @@ def inspect(
         for ids, spans, ys, encoded in _prefetch(data, order, batch_size, levels, plan, dev):
             for m, chosen in plan.items():
                 with autocast:
-                    _update_model(m, chosen, encoded[m], ids, levels, spans, ys, insp, state,
-                                  pool, dev)
+                    _update_model(m, chosen, encoded[m], ids, levels, spans, ys, makers,
+                                  state, pool, dev)
             for lv in levels:
                 n_symbols[lv.name] += int(ys[lv.name].shape[0])
             read += len(ids)
@@ -216,7 +225,7 @@ def _prefetch(data, order, batch_size, levels, plan, dev) -> Iterator[tuple]:
             yield ids, spans, {k: v.to(dev, non_blocking=True) for k, v in ys.items()}, encoded
 
 
-def _update_model(m, chosen, enc, ids, levels, spans, ys, insp, state, pool, dev) -> None:
+def _update_model(m, chosen, enc, ids, levels, spans, ys, makers, state, pool, dev) -> None:
     """Run one model on the batch and feed every layer × level × inspector."""
     with record(m.module, chosen, m.name) as seen:
         m.forward(enc, dev)
@@ -229,8 +238,8 @@ def _update_model(m, chosen, enc, ids, levels, spans, ys, insp, state, pool, dev
             for name, cols in lv.inspector_columns.items():
                 key = (m.name, layer, lv.name, name)
                 if key not in state:
-                    state[key] = insp[name](x.shape[1], [lv.columns[i] for i in cols.tolist()],
-                                            dev)
+                    state[key] = makers[name](x.shape[1],
+                                              [lv.columns[i] for i in cols.tolist()], dev)
                 state[key].update(x, ys[lv.name].index_select(1, cols))
 
 

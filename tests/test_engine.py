@@ -109,3 +109,12 @@ def test_reduced_precision_gives_the_same_scores(planted, records):
     assert half["n"].equals(full["n"])
     with pytest.raises(HyplibError, match=r"precision must be one of \['float32', 'bfloat16', 'float16'\]"):
         inspect(planted, records, [digit], precision="int8", progress=False)
+
+
+def test_inspector_args_reach_the_inspector(planted, records):
+    narrow = inspect(planted, records, [digit], inspector_args={"correlation": {"confidence": 0.5}},
+                     progress=False).table
+    wide = inspect(planted, records, [digit], progress=False).table
+    assert ((narrow["ci_high"] - narrow["ci_low"]) < (wide["ci_high"] - wide["ci_low"])).all()
+    with pytest.raises(HyplibError, match=r"inspector_args names 'probe', which is not among"):
+        inspect(planted, records, [digit], inspector_args={"probe": {"k": 2}}, progress=False)
