@@ -68,14 +68,21 @@ class CharLSTM(nn.Module):
 
 
 def cell_states(lstm: nn.LSTM, x: torch.Tensor) -> torch.Tensor:
-    """The per-step cell states (batch, steps, hidden) of a one-layer batch-first LSTM."""
-    gates_x = x @ lstm.weight_ih_l0.T + lstm.bias_ih_l0 + lstm.bias_hh_l0
-    h = c = x.new_zeros(x.shape[0], lstm.hidden_size)
+    """The per-step cell states (batch, steps, hidden) of a one-layer batch-first LSTM.
+
+    The fused LSTM gives every step's h; from h_{t-1} all gates come from one matrix product,
+    leaving only the elementwise recurrence c_t = f_t * c_{t-1} + i_t * g_t to step through.
+    """
+    h, _ = lstm(x)
+    h_prev = torch.cat([h.new_zeros(h.shape[0], 1, h.shape[2]), h[:, :-1]], dim=1)
+    gates = (x @ lstm.weight_ih_l0.T + h_prev @ lstm.weight_hh_l0.T
+             + lstm.bias_ih_l0 + lstm.bias_hh_l0)
+    i, f, g, _ = gates.chunk(4, dim=2)
+    forget, update = torch.sigmoid(f), torch.sigmoid(i) * torch.tanh(g)
+    c = update.new_zeros(update.shape[0], update.shape[2])
     out = []
-    for t in range(x.shape[1]):  # the recurrence itself: one step per position
-        i, f, g, o = (gates_x[:, t] + h @ lstm.weight_hh_l0.T).chunk(4, dim=1)
-        c = torch.sigmoid(f) * c + torch.sigmoid(i) * torch.tanh(g)
-        h = torch.sigmoid(o) * torch.tanh(c)
+    for t in range(x.shape[1]):  # the recurrence itself, elementwise: one op per position
+        c = torch.addcmul(update[:, t], forget[:, t], c)
         out.append(c)
     return torch.stack(out, dim=1)
 
