@@ -109,7 +109,7 @@ class Probe:
     rank_by_abs = False
 
     def __init__(self, n_units: int, columns, device, *, l1: float = 1e-5, l2: float = 1e-5,
-                 lr: float = 0.05, minibatch: int = 256, epochs: int = 10,
+                 lr: float = 0.1, minibatch: int = 256, epochs: int = 40,
                  holdout: float = 0.2, train_size: int = 20_000, test_size: int = 10_000,
                  k: int = 10, mass: float = 0.5, confidence: float = 0.95, seed: int = 0):
         self.columns = list(columns)
