@@ -69,7 +69,8 @@ def _inspect(args) -> int:
                      inspector_args=inspector_args,
                      batch_size=args.batch_size, device=args.device, seed=args.seed,
                      max_records=args.max_records, sample=args.sample, tolerance=args.tolerance,
-                     top_k=args.top_k, pool=args.pool, progress=not args.quiet)
+                     top_k=args.top_k, pool=args.pool, precision=args.precision,
+                     behaviour_cache=args.behaviour_cache, progress=not args.quiet)
     if args.out:
         print(f"wrote {result.save(args.out)}", file=sys.stderr)
     m = result.meta
@@ -139,6 +140,11 @@ def parser() -> argparse.ArgumentParser:
                      "be known to the tolerance, and their set settled")
     ins.add_argument("--pool", default="first", choices=["first", "last", "mean"],
                      help="how a symbol spanning several model positions gets its behaviour")
+    ins.add_argument("--precision", default="float32", choices=["float32", "bfloat16", "float16"],
+                     help="run the models in reduced precision (statistics stay float32/64)")
+    ins.add_argument("--behaviour-cache", action="store_true",
+                     help="keep the behaviours on disk after a full pass; later queries on the "
+                          "same model, layers and data skip the model")
     ins.add_argument("--top", type=int, default=3, help="units shown per hypothesis")
     ins.add_argument("--out", help="save the full table (.parquet or .csv)")
     ins.add_argument("--quiet", action="store_true", help="no progress bars")

@@ -23,6 +23,7 @@ from tqdm.auto import tqdm
 from .align import align, symbol_spans
 from .annotate import Labels, annotate, label_matrix
 from .errors import BehaviourError, HyplibError
+from .behaviour_cache import BehaviourStore, model_fingerprint
 from .extract import record, resolve_layers
 from .models import TextModel
 from .plugins import Catalog, catalog as default_catalog
@@ -98,6 +99,7 @@ def inspect(
     top_k: int | None = None,
     pool: str = "first",
     precision: str = "float32",
+    behaviour_cache: bool = False,
     progress: bool = True,
     catalog: Catalog | None = None,
 ) -> Result:
@@ -112,7 +114,9 @@ def inspect(
     (:mod:`hyplib.stopping`); ``meta["stopped"]`` says why reading ended. ``precision``
     ``"bfloat16"`` or ``"float16"`` runs the models under autocast; statistics stay float32/64.
     The next batch (records, labels, tokens) is prepared in a background thread while the
-    current one runs.
+    current one runs. With ``behaviour_cache`` a full pass keeps the aligned behaviours on disk
+    (:mod:`hyplib.behaviour_cache`) and later queries on the same model, layers and data read
+    them instead of running the model.
     """
     start = time.perf_counter()
     models = [models] if isinstance(models, TextModel) else list(models)
@@ -143,13 +147,15 @@ def inspect(
     next_check = 4 * batch_size
     read = 0
     autocast = _autocast(precision, dev)
+    stores = _stores(plan, data, levels, pool, precision) if behaviour_cache else {}
     with torch.inference_mode(), tqdm(total=len(order), desc="inspect", unit="rec",
-                                      disable=not progress) as bar:
+                                      disable=not progress) as bar, \
+            _closing(stores, lambda: read == len(data)):
         for ids, spans, ys, encoded in _prefetch(data, order, batch_size, levels, plan, dev):
             for m, chosen in plan.items():
                 with autocast:
                     _update_model(m, chosen, encoded[m], ids, levels, spans, ys, makers,
-                                  state, pool, dev)
+                                  state, pool, dev, stores)
             for lv in levels:
                 n_symbols[lv.name] += int(ys[lv.name].shape[0])
             read += len(ids)
@@ -161,11 +167,37 @@ def inspect(
                         f" on the top {top_k} units" if top_k else "")
                     break
     meta = {"records": read, "records_total": len(data), "symbols": n_symbols,
-            "stopped": stopped, "seconds": round(time.perf_counter() - start, 3),
+            "stopped": stopped,
             "device": str(dev), "seed": seed, "data_fingerprint": data._fingerprint,
             "hypotheses": {h.name: h.version for h in hyps},
             "rank_by_abs": sorted(n for n, c in insp.items() if getattr(c, "rank_by_abs", False))}
-    return Result.from_inspectors(state, meta)
+    result = Result.from_inspectors(state, meta)  # final fits (probes) happen here
+    result.meta["seconds"] = round(time.perf_counter() - start, 3)
+    return result
+
+
+def _stores(plan, data, levels, pool, precision) -> dict:
+    """A behaviour store per (model, layer, level)."""
+    stores = {}
+    for m, chosen in plan.items():
+        key = model_fingerprint(m.module)
+        for layer in chosen:
+            for lv in levels:
+                stores[(m, layer, lv.name)] = BehaviourStore(key, layer, data, lv.name, pool,
+                                                             precision)
+    return stores
+
+
+@contextlib.contextmanager
+def _closing(stores: dict, complete) -> Iterator[None]:
+    """Close the stores when the pass ends: kept only if it read every record without error."""
+    ok = False
+    try:
+        yield
+        ok = True
+    finally:
+        for store in stores.values():
+            store.close(ok and complete())
 
 
 def _plan_layers(models: list[TextModel], layers, dev) -> dict[TextModel, list[str]]:
@@ -225,8 +257,27 @@ def _prefetch(data, order, batch_size, levels, plan, dev) -> Iterator[tuple]:
             yield ids, spans, {k: v.to(dev, non_blocking=True) for k, v in ys.items()}, encoded
 
 
-def _update_model(m, chosen, enc, ids, levels, spans, ys, makers, state, pool, dev) -> None:
-    """Run one model on the batch and feed every layer × level × inspector."""
+def _update_model(m, chosen, enc, ids, levels, spans, ys, makers, state, pool, dev,
+                  stores: dict) -> None:
+    """Feed one model's behaviours on the batch to every layer × level × inspector."""
+    for lv, layer, x in _model_behaviours(m, chosen, enc, ids, levels, spans, pool, dev, stores):
+        for name, cols in lv.inspector_columns.items():
+            key = (m.name, layer, lv.name, name)
+            if key not in state:
+                state[key] = makers[name](x.shape[1], [lv.columns[i] for i in cols.tolist()],
+                                          dev)
+            state[key].update(x, ys[lv.name].index_select(1, cols))
+
+
+def _model_behaviours(m, chosen, enc, ids, levels, spans, pool, dev, stores) -> Iterator[tuple]:
+    """(level, layer, symbols × units behaviour): from the behaviour cache when it holds them
+    all, else from the model (written to the cache when one is being filled)."""
+    mine = [stores.get((m, layer, lv.name)) for lv in levels for layer in chosen]
+    if mine and all(st is not None and st.reader is not None for st in mine):
+        for lv in levels:
+            for layer in chosen:
+                yield lv, layer, stores[(m, layer, lv.name)].read(ids).to(dev, non_blocking=True)
+        return
     with record(m.module, chosen, m.name) as seen:
         m.forward(enc, dev)
     for lv in levels:
@@ -235,12 +286,9 @@ def _update_model(m, chosen, enc, ids, levels, spans, ys, makers, state, pool, d
         for layer in chosen:
             x = al.gather(seen[layer]).float()
             _check_finite(x, m.name, layer, counts, ids)
-            for name, cols in lv.inspector_columns.items():
-                key = (m.name, layer, lv.name, name)
-                if key not in state:
-                    state[key] = makers[name](x.shape[1],
-                                              [lv.columns[i] for i in cols.tolist()], dev)
-                state[key].update(x, ys[lv.name].index_select(1, cols))
+            if stores:
+                stores[(m, layer, lv.name)].write(ids, x)
+            yield lv, layer, x
 
 
 def _converged(state: dict, insp: dict, tolerance: float, top_k: int | None) -> bool:

@@ -1,0 +1,82 @@
+"""The behaviour cache: aligned behaviours kept on disk so repeated queries skip the model.
+
+One memory-mapped ``.npy`` file per (model weights, layer, data, level, pool, precision): the
+(symbols × units) float32 behaviours of every record, in data-set order. A file is written
+during a pass that reads every record and moved into place only when complete; a sampled,
+early-stopped or interrupted pass leaves nothing behind.
+"""
+from __future__ import annotations
+
+import hashlib
+import os
+import tempfile
+from pathlib import Path
+
+import datasets
+import numpy as np
+import pyarrow.compute as pc
+import torch
+
+from .cache import cache_dir, digest
+
+
+def model_fingerprint(module: torch.nn.Module) -> str:
+    """A hash of the module's class and every parameter and buffer."""
+    h = hashlib.sha256(type(module).__qualname__.encode())
+    for name, tensor in module.state_dict().items():
+        h.update(name.encode())
+        h.update(tensor.detach().cpu().contiguous().view(torch.uint8).numpy().tobytes())
+    return h.hexdigest()[:16]
+
+
+def symbol_offsets(data: datasets.Dataset, level: str) -> np.ndarray:
+    """Where each record's symbols start in the data set's symbol order (n_records + 1)."""
+    if level == "char":
+        counts = pc.utf8_length(data.data.column("text")).to_numpy(zero_copy_only=False)
+    elif level == "word":
+        counts = pc.list_value_length(data.data.column("word_spans")).to_numpy(
+            zero_copy_only=False)
+    else:
+        counts = np.ones(len(data), dtype=np.int64)
+    return np.concatenate([[0], np.cumsum(counts)]).astype(np.int64)
+
+
+class BehaviourStore:
+    """The cached behaviours of one (model, layer, level): read them, or write them as they come."""
+
+    def __init__(self, model_key: str, layer: str, data: datasets.Dataset, level: str,
+                 pool: str, precision: str):
+        key = digest([model_key, layer, data._fingerprint, level, pool, precision])
+        self.path = cache_dir("behaviours") / f"{layer}-{level}-{key}.npy"
+        self.offsets = symbol_offsets(data, level)
+        self._writer: np.memmap | None = None
+        self._tmp: str | None = None
+        self.reader = np.load(self.path, mmap_mode="r") if self.path.exists() else None
+
+    def _rows(self, records: np.ndarray) -> np.ndarray:
+        starts, stops = self.offsets[records], self.offsets[records + 1]
+        counts = stops - starts
+        return np.repeat(starts - np.cumsum(counts) + counts, counts) + np.arange(counts.sum())
+
+    def read(self, records: np.ndarray) -> torch.Tensor:
+        return torch.from_numpy(np.ascontiguousarray(self.reader[self._rows(records)]))
+
+    def write(self, records: np.ndarray, x: torch.Tensor) -> None:
+        if self._writer is None:
+            fd, self._tmp = tempfile.mkstemp(prefix=f".{self.path.name}.", suffix=".part",
+                                             dir=self.path.parent)
+            os.close(fd)
+            self._writer = np.lib.format.open_memmap(
+                self._tmp, mode="w+", dtype=np.float32, shape=(int(self.offsets[-1]), x.shape[1]))
+        self._writer[self._rows(records)] = x.detach().float().cpu().numpy()
+
+    def close(self, complete: bool) -> None:
+        """Move a complete file into place; otherwise remove what was written."""
+        if self._writer is None:
+            return
+        self._writer.flush()
+        self._writer = None
+        if complete:
+            os.replace(self._tmp, self.path)
+        else:
+            os.unlink(self._tmp)

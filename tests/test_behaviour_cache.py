@@ -1,0 +1,54 @@
+"""The behaviour cache: a second query reads behaviours from disk, with the same numbers."""
+import numpy as np
+import pytest
+
+from hyplib.engine import inspect
+
+from .conftest import char_kind, digit, upper
+
+
+@pytest.fixture
+def cache(tmp_path, monkeypatch):
+    monkeypatch.setenv("HYPLIB_CACHE", str(tmp_path))
+    return tmp_path / "behaviours"
+
+
+def test_second_query_skips_the_model(planted, records, cache):
+    first = inspect(planted, records, [digit], behaviour_cache=True, progress=False)
+    files = sorted(p.name for p in cache.iterdir())
+    assert len(files) == 1 and files[0].startswith("features-char-") and files[0].endswith(".npy")
+
+    def broken(*_a, **_k):
+        raise AssertionError("the model ran although its behaviours are cached")
+
+    planted.module.forward = broken
+    again = inspect(planted, records, [digit, upper, char_kind], behaviour_cache=True,
+                    progress=False)
+    same = again.table[again.table["hypothesis"] == "test.digit"]
+    np.testing.assert_allclose(same["score"].to_numpy(), first.table["score"].to_numpy(),
+                               atol=1e-6)
+
+
+def test_partial_or_failed_passes_write_nothing(planted, records, cache):
+    inspect(planted, records, [digit], behaviour_cache=True, max_records=50, progress=False)
+    assert not cache.exists() or list(cache.iterdir()) == []
+
+    calls = []
+
+    def fail_on_fifth_batch(_mod, _inp, out):
+        calls.append(1)
+        if len(calls) == 5:
+            raise RuntimeError("interrupted")
+
+    planted.module.features.register_forward_hook(fail_on_fifth_batch)
+    with pytest.raises(RuntimeError, match="interrupted"):
+        inspect(planted, records, [digit], behaviour_cache=True, batch_size=8, progress=False)
+    assert list(cache.iterdir()) == []  # the partial file was removed
+
+
+def test_weights_are_part_of_the_key(planted, records, cache):
+    inspect(planted, records, [digit], behaviour_cache=True, progress=False)
+    planted.module.noise = 0.3  # not a parameter: same key
+    planted.module.register_buffer("bias", __import__("torch").ones(1))
+    inspect(planted, records, [digit], behaviour_cache=True, progress=False)
+    assert len(list(cache.iterdir())) == 2
