@@ -17,7 +17,7 @@ from typing import Any, Iterable, Iterator
 
 import pluggy
 
-from . import hookspecs
+from . import control, hookspecs
 from .errors import HyplibError, UnknownNameError
 
 GROUP = "hyplib"
@@ -67,6 +67,8 @@ class Catalog:
 
     def get(self, kind: str, name: str) -> Any:
         """The one ``kind`` (``"hypotheses"``, ``"inspectors"``, ...) called ``name``."""
+        if kind == "hypotheses" and name.startswith(control.PREFIX):
+            return control.control_task(self.get(kind, name[len(control.PREFIX):]))
         found = self._items[kind].get(name)
         if not found:
             raise UnknownNameError(kind, name, self.names(kind), self._broken_note())
@@ -80,6 +82,10 @@ class Catalog:
         """All items whose names match any of the glob ``patterns``, in name order."""
         chosen: list[str] = []
         for pattern in patterns:
+            if kind == "hypotheses" and pattern.startswith(control.PREFIX):
+                base = [h.name for h in self.select(kind, [pattern[len(control.PREFIX):]])]
+                chosen += [control.PREFIX + n for n in base if control.PREFIX + n not in chosen]
+                continue
             hits = fnmatch.filter(self.names(kind), pattern)
             if not hits:
                 raise UnknownNameError(kind, pattern, self.names(kind), self._broken_note())

@@ -110,3 +110,14 @@ def test_catalog_lookup_errors():
     with pytest.raises(HyplibError, match=r"unknown model 'charlm-tinny': did you mean 'charlm-tiny'"):
         cat.get("models", "charlm-tinny")
     assert cat.get("models", "charlm").name == "charlm"
+
+
+def test_control_tasks_by_name():
+    cat = load_catalog()
+    ctrl = cat.get("hypotheses", "control:text.char_class")
+    base = cat.get("hypotheses", "text.char_class")
+    assert (ctrl.name, ctrl.kind, ctrl.classes) == ("control:text.char_class", base.kind, base.classes)
+    picked = [h.name for h in cat.select("hypotheses", ["text.is_d*", "control:text.is_d*"])]
+    assert picked == ["control:text.is_digit", "text.is_digit"]
+    with pytest.raises(HyplibError, match="unknown hypothesis 'text.nope'"):
+        cat.get("hypotheses", "control:text.nope")

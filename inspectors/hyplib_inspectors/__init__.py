@@ -2,7 +2,6 @@
 from hyplib import hookimpl
 
 from .auc import AUC
-from .control import control_task
 from .correlation import Correlation
 from .iou import IoU
 from .mutual_info import MutualInfo

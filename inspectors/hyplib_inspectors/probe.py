@@ -100,7 +100,7 @@ class Probe:
     |weight|), ``rank`` and ``selected`` (in NeuroX's top set at weight mass ``mass``), see
     :mod:`.ranking`. ``accuracy_top{k}`` / ``accuracy_random{k}``: probes retrained from scratch
     on the reservoir over only the ``k`` best-ranked / ``k`` seeded random units. For each
-    hypothesis ``h`` whose control task ``control:h`` (:func:`.control.control_task`) is also
+    hypothesis ``h`` whose control task ``control:h`` (:func:`hyplib.control.control_task`) is also
     probed: ``selectivity`` = accuracy(h) − accuracy(control:h), jackknife interval (the two
     share their held-out symbols, so the interval accounts for their correlation).
     """

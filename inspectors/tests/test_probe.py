@@ -8,7 +8,8 @@ from sklearn.metrics import f1_score
 from threadpoolctl import threadpool_limits
 
 import hyplib
-from hyplib_inspectors import LinearProbe, Probe, control_task
+from hyplib.control import control_task
+from hyplib_inspectors import LinearProbe, Probe
 from hyplib_inspectors.streaming import held_out
 
 CLASSES = ("a", "b", "c", "d")

@@ -1,4 +1,9 @@
-"""Control tasks (Hewitt & Liang 2019): give every symbol *type* a fixed random class."""
+"""Control tasks (Hewitt & Liang 2019): give every symbol *type* a fixed random class.
+
+Anywhere a hypothesis is named, ``control:NAME`` (or a glob, ``control:pos.upos*``) names the
+control task of ``NAME``; the ``probe`` inspector reports the selectivity of ``NAME`` when both
+are chosen.
+"""
 from __future__ import annotations
 
 import functools
@@ -7,7 +12,9 @@ from typing import Sequence
 
 import numpy as np
 
-from hyplib.types import Hypothesis
+from .types import Hypothesis
+
+PREFIX = "control:"
 
 
 def control_task(hyp: Hypothesis, seed: int = 0,
@@ -54,6 +61,6 @@ def control_task(hyp: Hypothesis, seed: int = 0,
                     for text, spans in zip(texts, batch["word_spans"])]
         return classify(texts)
 
-    return Hypothesis(f"control:{hyp.name}", fn, hyp.kind, hyp.level, version, hyp.classes,
+    return Hypothesis(f"{PREFIX}{hyp.name}", fn, hyp.kind, hyp.level, version, hyp.classes,
                       f"Control task for {hyp.name} (Hewitt & Liang 2019): a fixed seeded "
                       f"random class per {hyp.level} type.")
