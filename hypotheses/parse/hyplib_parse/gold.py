@@ -1,6 +1,7 @@
 """Dependency-syntax hypotheses from the records' gold ``head``, ``deprel`` and ``xpos`` columns.
 
-Word level: ``parse.depth`` (arcs to the root; the root is 0), ``parse.head_distance``
+Word level: ``parse.depth`` (arcs to the root; the root is 0), ``parse.depth_bin`` (that
+depth as one of the classes 0, 1, 2, 3+), ``parse.head_distance``
 (|head - i|; the root 0), ``parse.deprel`` (the universal relation, subtype dropped:
 ``nsubj:pass`` is ``nsubj``) and ``parse.open_constituents`` (see :func:`trees.open_arcs`).
 Record level: ``parse.sentence.length`` (words), ``parse.sentence.depth`` (the largest word
@@ -20,6 +21,7 @@ RELATIONS = ("acl", "advcl", "advmod", "amod", "appos", "aux", "case", "cc", "cc
              "nummod", "obj", "obl", "orphan", "parataxis", "punct", "reparandum", "root",
              "vocative", "xcomp")
 PASSIVE = frozenset({"nsubj:pass", "csubj:pass", "aux:pass"})
+DEPTH_BINS = ("0", "1", "2", "3+")
 FINITE = {"VBD": "past", "VBP": "present", "VBZ": "present", "MD": "other"}
 
 
@@ -36,6 +38,13 @@ def gold(batch: dict, column: str) -> list:
 def depth(batch):
     """The number of dependency arcs from the word up to the root (the root has depth 0)."""
     return [trees.depth(h) for h in gold(batch, "head")]
+
+
+@hypothesis("parse.depth_bin", kind="categorical", level="word", classes=DEPTH_BINS,
+            batched=True)
+def depth_bin(batch):
+    """The word's depth as a class: 0 (the root), 1, 2, or 3+ arcs from the root."""
+    return [[DEPTH_BINS[d] for d in trees.depth(h).clip(max=3)] for h in gold(batch, "head")]
 
 
 @hypothesis("parse.head_distance", kind="continuous", level="word", batched=True)
@@ -98,5 +107,5 @@ def sentence_tense(batch):
                                                 gold(batch, "xpos"))]
 
 
-HYPOTHESES = [depth, head_distance, deprel, open_constituents, sentence_length,
+HYPOTHESES = [depth, depth_bin, head_distance, deprel, open_constituents, sentence_length,
               sentence_depth, sentence_voice, sentence_tense]

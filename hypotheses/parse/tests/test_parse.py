@@ -64,6 +64,7 @@ def test_gold_on_a_hand_checked_sentence(dev):
     rec = record(dev, SENT_ID)
     assert rec["head"] == [HEAD]
     assert [list(v) for v in gold.depth(rec)] == [DEPTH]
+    assert gold.depth_bin(rec) == [[str(d) if d < 3 else "3+" for d in DEPTH]]
     assert [list(v) for v in gold.head_distance(rec)] == [HEAD_DISTANCE]
     assert [list(v) for v in gold.open_constituents(rec)] == [OPEN]
     assert gold.deprel(rec) == [["nmod", "case", "nsubj", "root", "mark", "nsubj", "aux",
@@ -89,6 +90,8 @@ def test_gold_matches_the_file(dev):
     passive = [any(f[7] in ("nsubj:pass", "csubj:pass", "aux:pass") for f in r) for r in rows]
     assert labels["parse.sentence.voice"].values.tolist() == passive
     depth = labels["parse.depth"].values
+    bins = labels["parse.depth_bin"].values
+    assert np.array_equal(bins, np.minimum(depth, 3))  # class index = depth, 3 for 3 and deeper
     assert labels["parse.sentence.depth"].values.tolist() == [
         depth[a:b].max() for a, b in zip(labels["parse.depth"].offsets[:-1],
                                          labels["parse.depth"].offsets[1:])]
@@ -139,7 +142,8 @@ def test_entry_point():
     assert all(isinstance(h, Hypothesis) and h.description for h in hyps.values())
     kinds = {name: (h.kind, h.level) for name, h in hyps.items()}
     assert kinds == {
-        "parse.depth": ("continuous", "word"), "parse.head_distance": ("continuous", "word"),
+        "parse.depth": ("continuous", "word"), "parse.depth_bin": ("categorical", "word"),
+        "parse.head_distance": ("continuous", "word"),
         "parse.deprel": ("categorical", "word"),
         "parse.open_constituents": ("continuous", "word"),
         "parse.sentence.length": ("continuous", "record"),

@@ -1,0 +1,152 @@
+"""shi2016: Shi, Padhi & Knight (2016), "Does String-Based Neural MT Learn Source Syntax?" —
+an encoder's states predict sentence-level syntax (voice, tense) and word-level syntax far
+above the majority class, and better than the same network untrained.
+
+Here the encoder is hyplib's word-level LSTM language model trained on UD English-EWT train,
+and the control is the same network at its initialisation. Both are probed in one pass over
+EWT train + dev: a sentence's label is read from the state after its last token, a word's
+label from the state at the word's last token.
+"""
+from __future__ import annotations
+
+import contextlib
+
+import datasets
+import torch
+
+from hyplib.engine import inspect
+from hyplib.figures import heatmap
+from hyplib.models.wordlm import TINY, WordLM, WordLMConfig, WordLSTM, load
+from hyplib.repro import Claim, Context, Outcome, Study
+from hyplib.ud import ud_english_ewt
+
+TARGETS = {"voice": "parse.sentence.voice", "tense": "parse.sentence.tense",
+           "deprel": "parse.deprel", "depth_bin": "parse.depth_bin"}
+MARGIN = {"voice": 0.05, "tense": 0.05, "deprel": 0.2, "depth_bin": 0.2}  # over the majority
+LEARNED = 0.02  # the trained encoder beats its initialisation by this much accuracy
+LAYERS = ("lstm.0", "lstm.1")
+CLAIM_LAYER = "lstm.1"  # the encoder's top layer
+POOL = "last"  # a sentence: its final state; a word: the state at its last token
+# keep every held-out sentence (3,017 of 14,545) and 20,000 held-out words
+PROBE = {"test_size": 20_000}
+QUICK_RECORDS = 300
+RUNTIME = ("full: about 4 min on 2 busy CPU cores once the word LM is cached (training it: "
+           "about 35 min, once, shared with belinkov2017); quick: about 15 s")
+
+
+@contextlib.contextmanager
+def _one_thread():
+    """Torch on one thread: on a busy machine more threads slow these small models down."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(before)
+
+
+def untrained(trained: WordLM, cfg: WordLMConfig) -> WordLM:
+    """The trained model's own initialisation: the recipe's seeded network before training."""
+    torch.manual_seed(cfg.seed)
+    module = WordLSTM(len(trained.vocab), cfg)
+    return WordLM("untrained", module, trained.vocab, trained.default_layers)
+
+
+def _data(quick: bool) -> datasets.Dataset:
+    if quick:
+        return ud_english_ewt("dev")
+    return datasets.concatenate_datasets([ud_english_ewt("train"), ud_english_ewt("dev")])
+
+
+def _run(ctx: Context) -> Outcome:
+    cfg = TINY if ctx.quick else WordLMConfig()
+    with _one_thread():
+        trained = load(cfg, progress=ctx.progress)
+        result = inspect([trained, untrained(trained, cfg)], _data(ctx.quick),
+                         list(TARGETS.values()), inspectors=["probe"], layers=list(LAYERS),
+                         inspector_args={"probe": PROBE}, pool=POOL, device=ctx.device,
+                         seed=ctx.seed, max_records=QUICK_RECORDS if ctx.quick else None,
+                         progress=ctx.progress)
+    table = result.table
+    groups = (table[table["unit_name"].str.endswith("[all]")]
+              .assign(target=lambda t: t["hypothesis"].map({v: k for k, v in TARGETS.items()})))
+    acc = groups[groups["metric"] == "accuracy"].pivot(index=["model", "layer"],
+                                                       columns="target", values="score")
+    majority = groups[groups["metric"] == "majority"].groupby("target")["score"].first()
+    acc, majority = acc[list(TARGETS)], majority[list(TARGETS)]
+    mine, control = acc.loc[(trained.name, CLAIM_LAYER)], acc.loc[("untrained", CLAIM_LAYER)]
+    figures = {}
+    for short in TARGETS:
+        figures.update({f"accuracy.{short}": mine[short],
+                        f"accuracy_untrained.{short}": control[short],
+                        f"majority.{short}": majority[short],
+                        f"above_majority.{short}": mine[short] - majority[short],
+                        f"learned_gain.{short}": mine[short] - control[short]})
+    shown = acc.set_axis([f"{m} {layer}" for m, layer in acc.index])
+    shown.loc["majority"] = majority
+    files = [heatmap(shown, ctx.out / "probe_accuracy.png",
+                     "held-out probe accuracy: trained LM vs untrained, by layer")]
+    frame = shown.rename_axis("model layer").reset_index()
+    data = "dev" if ctx.quick else "train + dev"
+    notes = [f"model: {cfg}; vocabulary {trained.record['vocab']}, final training loss "
+             f"{trained.record['final_loss']:.3f}",
+             f"{result.meta['records']} EWT sentences ({data}), {result.meta['symbols']['word']} "
+             f"words, inspected (probes fitted) in {result.meta['seconds']:.0f} s on "
+             f"{result.meta['device']}; pool={POOL!r}"]
+    return Outcome({k: float(v) for k, v in figures.items()},
+                   {"scores": table, "accuracy": frame}, files, notes, frame.round(3))
+
+
+def _claims() -> tuple[Claim, ...]:
+    said = {"voice": "the encoder's final state predicts the sentence's voice",
+            "tense": "the encoder's final state predicts the sentence's tense",
+            "deprel": "the encoder's word states predict the word's dependency relation",
+            "depth_bin": "the encoder's word states predict the word's depth in the tree"}
+    claims = []
+    for short, statement in said.items():
+        claims.append(Claim(short, f"{statement}, far above the majority class",
+                            f"above_majority.{short}", ">=", MARGIN[short],
+                            "well above the majority class; qualitative here"))
+        claims.append(Claim(f"{short}.learned", "that is learned: the same network untrained "
+                            "does worse", f"learned_gain.{short}", ">=", LEARNED))
+    return tuple(claims)
+
+
+SHI2016 = Study(
+    name="shi2016",
+    title="Does String-Based Neural MT Learn Source Syntax? (Shi, Padhi & Knight, 2016)",
+    reference="X. Shi, I. Padhi, K. Knight. Does String-Based Neural MT Learn Source Syntax? "
+              "EMNLP 2016, pp. 1526-1534.",
+    summary="Shi et al. train logistic regressions on the encoder states of neural MT systems "
+            "and find that they predict sentence-level syntactic labels (voice, tense, the "
+            "top-level constituent sequence) and word-level ones (POS, phrase labels) well "
+            "above the majority class, and better than an untrained encoder. Here: hyplib's "
+            "probe reads voice, tense, the dependency relation and a binned tree depth from "
+            "both LSTM layers of a word LSTM language model trained on EWT, and from the same "
+            "network untrained; the claims are judged on the top layer.",
+    run=_run,
+    claims=_claims(),
+    deviations=(
+        "Objective: a word-level LSTM language model trained on EWT train, not an NMT "
+        "encoder trained on English-French/German parallel text; unidirectional, 2 layers of "
+        "256 units (hyplib.models.wordlm).",
+        "Control (ours, as in karpathy2015 and luigi-fsm): the same network at its seeded "
+        "initialisation (the recipe's, before training), with the trained model's vocabulary; "
+        "the .learned claims compare with it.",
+        "Data: EWT train + dev (14,545 sentences), because sentence-level probes on dev alone "
+        "would have about 400 held-out sentences; the LM was trained on the train part. The "
+        "probe holds out a seeded 20% of symbols (sentences for voice and tense, words for "
+        "the others) and keeps every held-out sentence and 20,000 held-out words.",
+        "Labels from gold UD trees: voice (passive if any nsubj:pass, csubj:pass or aux:pass), "
+        "tense of the root clause (past/present/other), the universal relation (37 classes) "
+        "and the depth binned as 0, 1, 2, 3+; not the paper's PTB-constituency labels "
+        "(top-level sequence, POS, smallest phrase constituent).",
+        "Behaviour: a sentence's is the state after its last token (the paper uses the "
+        "encoder's final state), a word's the state at its last token (pool='last'); claims "
+        "on the top layer lstm.1, lstm.0 reported alongside.",
+        "Thresholds (fixed before running, from the majority rates only): accuracy at least "
+        "0.05 above the majority class for the sentence labels and 0.2 for the word labels, "
+        "and at least 0.02 above the untrained network.",
+    ),
+    runtime=RUNTIME,
+)
