@@ -119,6 +119,7 @@ def run_study(study: Study, quick: bool = False, device: str = "auto", out: str 
             frame.to_csv(tmp, index=False)
     record = {"study": study.name, "title": study.title, "reference": study.reference,
               "mode": "quick" if quick else "full", "seconds": round(seconds, 1),
+              "documented_runtime": study.runtime,
               "figures": outcome.figures, "claims": [asdict(v) for v in verdicts],
               "deviations": list(study.deviations), "notes": outcome.notes}
     with atomic_path(folder / "claims.json") as tmp:
@@ -131,7 +132,8 @@ def run_study(study: Study, quick: bool = False, device: str = "auto", out: str 
 def _markdown(study: Study, record: dict, table: pd.DataFrame, outcome: Outcome,
               folder: Path) -> str:
     lines = [f"# {study.title}", "", f"*{study.reference}*", "", study.summary, "",
-             f"Mode: **{record['mode']}**, {record['seconds']:.0f} s.", "", "## Claims", "",
+             f"Mode: **{record['mode']}**, {record['seconds']:.0f} s"
+             + (f" (documented: {study.runtime})." if study.runtime else "."), "", "## Claims", "",
              "| claim | statement | published | criterion | reproduced | verdict |",
              "|---|---|---|---|---|---|"]
     for v in table.itertuples():
