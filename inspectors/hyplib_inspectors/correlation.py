@@ -7,6 +7,8 @@ import torch
 
 from hyplib.types import Hypothesis, Scores
 
+from .streaming import float64_copy
+
 
 class Correlation:
     """Pearson r for all units × columns; categorical hypotheses as one-hot columns.
@@ -39,14 +41,17 @@ class Correlation:
         nb = x.shape[0]
         if nb == 0:
             return
-        x, y = x.double(), y.double()
-        mx, my = x.mean(0), y.mean(0)
-        dx, dy = x - mx, y - my
+        dx = float64_copy(x)
+        mx = dx.mean(0)
+        dx.sub_(mx)
+        y = y.double()
+        my = y.mean(0)
+        dy = y - my
         n = self.n + nb
         ex, ey = mx - self.mean_x, my - self.mean_y
         w = self.n * nb / n
         self.c_xy += dx.T @ dy + torch.outer(ex, ey) * w
-        self.m2_x += (dx * dx).sum(0) + ex * ex * w
+        self.m2_x += dx.square_().sum(0) + ex * ex * w
         self.m2_y += (dy * dy).sum(0) + ey * ey * w
         self.mean_x += ex * (nb / n)
         self.mean_y += ey * (nb / n)

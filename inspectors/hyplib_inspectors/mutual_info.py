@@ -16,15 +16,16 @@ class MutualInfo:
 
     A categorical hypothesis gives one MI across its classes (one score column per
     hypothesis). Bin edges: the unit's quantiles at ``k / bins`` (k = 1 .. bins-1) of the first
-    ``warmup`` symbols (:class:`~hyplib_inspectors.histogram.LabelHistogram`); the joint
-    histogram (units × bins × classes) is exact after that. Metric ``"mi"`` is the
-    Miller–Madow estimate, the plug-in MI plus ``(m_x + m_y - m_xy - 1) / 2n`` with ``m`` the
-    non-empty cells of each margin and of the joint; ``"mi_plugin"`` is the plug-in MI. Both
-    have the interval ``± z·sqrt(v)`` with ``v`` the larger of the delta-method variance
-    ``(E[pmi²] - MI²) / n`` (``pmi = log p(x,y) / p(x)p(y)``) and the plug-in's variance under
-    independence, ``(m_x - 1)(m_y - 1) / 2n²`` (from ``2n·MI ~ χ²``), so that an uninformative
-    unit does not get a zero-width interval; at MI = 0 it is conservative (it holds 0 for
-    about 99% of independent units).
+    ``warmup`` symbols (:class:`~hyplib_inspectors.histogram.LabelHistogram`, without the
+    bins' extents, which MI does not use); the joint histogram (units × bins × classes) is
+    exact after that. Metric ``"mi"`` is the Miller–Madow estimate, the plug-in MI plus
+    ``(m_x + m_y - m_xy - 1) / 2n`` with ``m`` the non-empty cells of each margin and of the
+    joint; ``"mi_plugin"`` is the plug-in MI. Both have the interval ``± z·sqrt(v)`` with
+    ``v`` the larger of the delta-method variance ``(E[pmi²] - MI²) / n``
+    (``pmi = log p(x,y) / p(x)p(y)``) and the plug-in's variance under independence,
+    ``(m_x - 1)(m_y - 1) / 2n²`` (from ``2n·MI ~ χ²``), so that an uninformative unit does not
+    get a zero-width interval; at MI = 0 it is conservative (it holds 0 for about 99% of
+    independent units).
     """
 
     name = "mutual_info"
@@ -35,7 +36,8 @@ class MutualInfo:
         self.columns = list(columns)
         self.confidence = confidence
         levels = torch.arange(1, bins, dtype=torch.float64) / bins
-        self.hist = LabelHistogram(n_units, len(self.columns), levels, warmup, device)
+        self.hist = LabelHistogram(n_units, len(self.columns), levels, warmup, device,
+                                   extents=False)
         self.hyp_columns, self.classes = _class_table(self.columns, device)
 
     @classmethod

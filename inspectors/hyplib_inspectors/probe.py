@@ -17,7 +17,7 @@ from hyplib.types import Hypothesis, LabelColumn, Scores
 
 from .correlation import _normal_quantile
 from .ranking import rank_units, random_units
-from .streaming import CoMoments, Reservoir, held_out
+from .streaming import CoMoments, Reservoir, float64_copy, held_out
 
 JACKKNIFE_GROUPS = 20
 
@@ -44,16 +44,16 @@ class _Heads:
         self.v = [torch.zeros_like(self.w), torch.zeros_like(self.b)]
 
     def logits(self, xs: torch.Tensor) -> torch.Tensor:
-        if self.idx is None:
-            z = (xs @ self.w.flatten(1)).view(xs.shape[0], *self.b.shape)
+        if self.idx is None:  # (classes × symbols) products: ~3× faster on the CPU than xs @ w
+            z = (self.w.flatten(1).T @ xs.T).T.view(xs.shape[0], *self.b.shape)
         else:
             z = torch.einsum("nhk,hkc->nhc", xs[:, self.idx], self.w)
         return (z + self.b).masked_fill(~self.valid, -torch.inf)
 
     def step(self, xs: torch.Tensor, t: torch.Tensor, lr: float, l1: float, l2: float) -> None:
         g = (torch.softmax(self.logits(xs), -1) - F.one_hot(t, self.b.shape[1])) / xs.shape[0]
-        if self.idx is None:
-            gw = (xs.T @ g.flatten(1)).view_as(self.w)
+        if self.idx is None:  # as g.T @ xs: ~5× faster on the CPU than xs.T @ g
+            gw = (g.flatten(1).T @ xs).T.contiguous().view_as(self.w)
         else:
             gw = torch.einsum("nhk,nhc->hkc", xs[:, self.idx], g)
         gw += l1 * self.w.sign() + 2 * l2 * self.w
@@ -156,20 +156,30 @@ class Probe:
         self.seen += nb
         t = (y @ self.code).round().long()
         test = held_out(pos, self.seed, self.holdout)
-        self.test.add(pos[test], x[test], t[test])
-        x, t = x[~test], t[~test]
-        self.train.add(pos[~test], x, t)
+        out, keep = test.nonzero().squeeze(1), (~test).nonzero().squeeze(1)
+        self.test.add(pos[out], x.index_select(0, out), t.index_select(0, out))
+        x, t, pos = x.index_select(0, keep), t.index_select(0, keep), pos[keep]
+        self.train.add(pos, x, t)
         self.moments.add(x, x[:, :0])
         self.counts += F.one_hot(t, self.valid.shape[1]).sum(0)
-        xs = self._standardise(x)
+        xs = self._standardise(x, float64_copy(x))
         for i in range(0, xs.shape[0], self.minibatch):
             self.heads.step(xs[i:i + self.minibatch], t[i:i + self.minibatch], self.lr,
                             self.l1, self.l2)
 
-    def _standardise(self, x: torch.Tensor) -> torch.Tensor:
+    def _standardise(self, x: torch.Tensor, work: torch.Tensor | None = None) -> torch.Tensor:
+        """``(x - mean) / sd`` computed in float64, returned as float32: in ``work`` (``x``
+        already in float64 scratch space, overwritten) or, for the reservoirs, in chunks."""
         m = self.moments
         sd = (m.xx / max(m.n, 1)).sqrt()
-        return ((x - m.mean_x) / torch.where(sd > 0, sd, 1.0)).float()
+        sd = torch.where(sd > 0, sd, 1.0)
+        if work is not None:
+            return work.sub_(m.mean_x).div_(sd).float()
+        out = torch.empty(x.shape, dtype=torch.float32, device=x.device)
+        step = max(1, (1 << 22) // max(x.shape[1], 1))
+        for i in range(0, x.shape[0], step):
+            out[i:i + step] = float64_copy(x[i:i + step]).sub_(m.mean_x).div_(sd)
+        return out
 
     def _fit(self, heads: _Heads, xs: torch.Tensor, t: torch.Tensor) -> _Heads:
         gen = torch.Generator(device=self.device).manual_seed(self.seed)
@@ -178,8 +188,9 @@ class Probe:
         for _ in range(self.epochs):
             perm = torch.randperm(n, generator=gen, device=self.device)
             for i in range(0, n, self.minibatch):
-                sel = perm[i:i + self.minibatch]
-                heads.step(xs[sel], t[sel], self.lr * (1 - s / steps), self.l1, self.l2)
+                sel = perm[i:i + self.minibatch]  # index_select: ~2× faster than xs[sel]
+                heads.step(xs.index_select(0, sel), t.index_select(0, sel),
+                           self.lr * (1 - s / steps), self.l1, self.l2)
                 s += 1
         return heads
 
@@ -197,10 +208,13 @@ class Probe:
         idx = torch.cat([rank.order[:self.k].T,
                          random_units(self.n_units, n_hyp, self.k, self.seed, self.device)])
         twice = torch.arange(n_hyp, device=self.device).repeat(2)
-        sub = self._fit(_Heads(self.n_units, self.valid[twice], idx), xtr, ttr[:, twice])
+        # the k-unit probes read only their units: fit them on those columns alone
+        cols, local = torch.unique(idx, return_inverse=True)
+        sub = self._fit(_Heads(len(cols), self.valid[twice], local), xtr[:, cols],
+                        ttr[:, twice])
         pred = full.logits(xte).argmax(-1)
         correct = (pred == tte).double()
-        sub_acc = (sub.logits(xte).argmax(-1) == tte[:, twice]).double().sum(0)
+        sub_acc = (sub.logits(xte[:, cols]).argmax(-1) == tte[:, twice]).double().sum(0)
         majority = (tte == self.counts.argmax(1)).double().sum(0)
 
         group = torch.arange(n_test, device=self.device) % JACKKNIFE_GROUPS

@@ -5,9 +5,29 @@ and the samples are the same whatever the batch size, and on any device.
 """
 from __future__ import annotations
 
+import threading
+
 import torch
 
 _MASK = 0xFFFFFFFF
+_LOCAL = threading.local()
+
+
+def float64_copy(x: torch.Tensor) -> torch.Tensor:
+    """``x`` in float64, to be used in place until this thread's next call.
+
+    On the CPU the copy lives in one buffer per thread, reused (and grown) from call to call: a
+    fresh array per batch costs more in page faults than the copy itself, since the allocator
+    maps large blocks anew each time. Elsewhere it is a fresh tensor (CUDA's caching allocator
+    reuses memory already).
+    """
+    if x.device.type != "cpu":
+        return x.to(torch.float64, copy=True)
+    buf = getattr(_LOCAL, "buf", None)
+    if buf is None or buf.numel() < x.numel():
+        with torch.inference_mode(False):  # a normal tensor: usable in and out of the mode
+            buf = _LOCAL.buf = torch.empty(x.numel(), dtype=torch.float64)
+    return buf[:x.numel()].view(x.shape).copy_(x.detach())
 
 
 def position_hash(pos: torch.Tensor, salt: int) -> torch.Tensor:
@@ -91,16 +111,17 @@ class CoMoments:
         nb = x.shape[0]
         if nb == 0:
             return
-        x, y = x.double(), y.double()
-        mx, my = x.mean(0), y.mean(0)
-        dx, dy = x - mx, y - my
+        dx, y = float64_copy(x), y.double()
+        mx, my = dx.mean(0), y.mean(0)
+        dx.sub_(mx)
+        dy = y - my
         n = self.n + nb
         ex, ey, w = mx - self.mean_x, my - self.mean_y, self.n * nb / n
+        self.xy += dx.T @ dy + torch.outer(ex, ey) * w
         if self.pairs:
             self.xx += dx.T @ dx + torch.outer(ex, ex) * w
         else:
-            self.xx += (dx * dx).sum(0) + ex * ex * w
-        self.xy += dx.T @ dy + torch.outer(ex, ey) * w
+            self.xx += dx.square_().sum(0) + ex * ex * w
         self.yy += (dy * dy).sum(0) + ey * ey * w
         self.mean_x += ex * (nb / n)
         self.mean_y += ey * (nb / n)
