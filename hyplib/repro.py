@@ -7,6 +7,7 @@ figure with a threshold fixed before running. ``hyplib repro NAME`` writes a rep
 """
 from __future__ import annotations
 
+import contextlib
 import json
 import math
 import operator
@@ -16,6 +17,7 @@ from pathlib import Path
 from typing import Callable
 
 import pandas as pd
+import torch
 
 from .cache import atomic_path
 
@@ -89,6 +91,17 @@ class Verdict:
     reproduced: float | None
     verdict: str
     why: str
+
+
+@contextlib.contextmanager
+def one_thread():
+    """Run torch on one thread: studies of tiny models on a busy CPU are many times faster so."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(before)
 
 
 def judge(claim: Claim, figures: dict[str, float]) -> Verdict:

@@ -15,7 +15,6 @@ here: on a busy machine a second intra-op thread made training about 50 times sl
 """
 from __future__ import annotations
 
-import contextlib
 import dataclasses
 import time
 from dataclasses import dataclass
@@ -30,7 +29,7 @@ from hyplib.cache import atomic_path, cache_dir, digest
 from hyplib.engine import behaviours, inspect
 from hyplib.figures import heatmap
 from hyplib.models import Encoded, TextModel, char_spans
-from hyplib.repro import Claim, Context, Outcome, Study
+from hyplib.repro import Claim, Context, Outcome, Study, one_thread
 
 from .boolean import STATES, analyse, expressions
 
@@ -91,18 +90,6 @@ class BoolModel(TextModel):
         return Encoded({"ids": torch.from_numpy(ids)}, char_spans(lengths, ids.shape[1]))
 
 
-@contextlib.contextmanager
-def _one_thread():
-    """Run torch on one thread: these models are tiny, and on a busy machine a second
-    intra-op thread slows them many times over."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(before)
-
-
 def _targets(enc: Encoded, texts: list[str]) -> torch.Tensor:
     """The running values, padded like ``enc`` (padding: -1)."""
     out = torch.full(enc.inputs["ids"].shape, -1.0)
@@ -111,7 +98,7 @@ def _targets(enc: Encoded, texts: list[str]) -> torch.Tensor:
     return out
 
 
-@_one_thread()
+@one_thread()
 def train(cfg: LuigiConfig, model: BoolModel) -> dict:
     """Train ``model`` in place, deterministically; returns its training record."""
     texts = expressions(cfg.train, [cfg.seed, 0], cfg.operands)
@@ -170,7 +157,7 @@ def untrained(cfg: LuigiConfig, name: str = "untrained") -> BoolModel:
 
 def _run(ctx: Context) -> Outcome:
     cfg = QUICK if ctx.quick else LuigiConfig()
-    with _one_thread():
+    with one_thread():
         trained, control = load(cfg), untrained(cfg)
         test = expressions(cfg.test, [cfg.seed, 1], cfg.operands)
         final, prefix = accuracy(trained, test)

@@ -66,10 +66,10 @@ def _claims() -> tuple[Claim, ...]:
             "position_in_line": "some cells track the position in the line (line length)"}
     claims = []
     for short, statement in said.items():
-        claims.append(Claim(f"{short}", statement, f"best_abs_r.{short}", ">=", TRACKS,
+        claims.append(Claim(short, statement, f"best_abs_r.{short}", ">=", TRACKS,
                             "shown qualitatively (Fig. 2, Sec. 4.3)"))
-        claims.append(Claim(f"{short}.learned", f"that cell is learned, not an accident of the "
-                            f"architecture", f"learned_gain.{short}", ">=", LEARNED))
+        claims.append(Claim(f"{short}.learned", "that cell is learned, not an accident of the "
+                            "architecture", f"learned_gain.{short}", ">=", LEARNED))
     return tuple(claims)
 
 

@@ -9,7 +9,6 @@ label from the state at the word's last token.
 """
 from __future__ import annotations
 
-import contextlib
 
 import datasets
 import torch
@@ -17,7 +16,7 @@ import torch
 from hyplib.engine import inspect
 from hyplib.figures import heatmap
 from hyplib.models.wordlm import TINY, WordLM, WordLMConfig, WordLSTM, load
-from hyplib.repro import Claim, Context, Outcome, Study
+from hyplib.repro import Claim, Context, Outcome, Study, one_thread
 from hyplib.ud import ud_english_ewt
 
 TARGETS = {"voice": "parse.sentence.voice", "tense": "parse.sentence.tense",
@@ -32,17 +31,6 @@ PROBE = {"test_size": 20_000}
 QUICK_RECORDS = 300
 RUNTIME = ("full: about 4 min on 2 busy CPU cores once the word LM is cached (training it: "
            "about 35 min, once, shared with belinkov2017); quick: about 15 s")
-
-
-@contextlib.contextmanager
-def _one_thread():
-    """Torch on one thread: on a busy machine more threads slow these small models down."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(before)
 
 
 def untrained(trained: WordLM, cfg: WordLMConfig) -> WordLM:
@@ -60,7 +48,7 @@ def _data(quick: bool) -> datasets.Dataset:
 
 def _run(ctx: Context) -> Outcome:
     cfg = TINY if ctx.quick else WordLMConfig()
-    with _one_thread():
+    with one_thread():
         trained = load(cfg, progress=ctx.progress)
         result = inspect([trained, untrained(trained, cfg)], _data(ctx.quick),
                          list(TARGETS.values()), inspectors=["probe"], layers=list(LAYERS),

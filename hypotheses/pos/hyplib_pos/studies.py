@@ -8,14 +8,12 @@ the embeddings (``embed``) and from each LSTM layer, on held-out words.
 """
 from __future__ import annotations
 
-import contextlib
 
-import torch
 
 from hyplib.engine import inspect
 from hyplib.figures import heatmap
 from hyplib.models.wordlm import TINY, WordLMConfig, load
-from hyplib.repro import Claim, Context, Outcome, Study
+from hyplib.repro import Claim, Context, Outcome, Study, one_thread
 from hyplib.ud import ud_english_ewt
 
 LAYERS = ("embed", "lstm.0", "lstm.1")
@@ -25,20 +23,9 @@ RUNTIME = ("full: about 26 s on 2 busy CPU cores once the word LM is cached (tra
            "about 35 min, once, shared with shi2016); quick: about 10 s")
 
 
-@contextlib.contextmanager
-def _one_thread():
-    """Torch on one thread: on a busy machine more threads slow these small models down."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(before)
-
-
 def _run(ctx: Context) -> Outcome:
     cfg = TINY if ctx.quick else WordLMConfig()
-    with _one_thread():
+    with one_thread():
         lm = load(cfg, progress=ctx.progress)
         result = inspect(lm, ud_english_ewt("dev"), ["pos.upos"], inspectors=["probe"],
                          layers=list(LAYERS), pool=POOL, device=ctx.device, seed=ctx.seed,
