@@ -16,14 +16,19 @@ pairs and ``--bin-units`` units and extrapolated to all of them; its values on t
 checked against hyplib's.
 
 (b) **Probe**: hyplib's ``probe`` inspector (streamed, then ``scores()``: the full probe, the
-top-k and random-k probes, the intervals) against NeuroX's ``train_logistic_regression_probe``
-+ ``evaluate_probe`` (its defaults: batch 32, Adam at 1e-3, 10 epochs; on units standardised
-with the training split's mean and sd), both with ``lambda_l1 = lambda_l2 = 1e-5``, on the same
-split (hyplib's hashed held-out 20%); both accuracies are on every held-out symbol.
+top-10 and random-10 probes, the intervals) against NeuroX's ``train_logistic_regression_probe``
++ ``evaluate_probe`` (its defaults: batch 32, Adam at 1e-3, ``--neurox-epochs`` 10; on units
+standardised with the training split's mean and sd, timed), both with ``lambda_l1 = lambda_l2
+= 1e-5``, on the same split (hyplib's hashed held-out 20%); both accuracies are on every
+held-out symbol. hyplib runs twice: with its defaults (a 20,000-symbol training reservoir, 40
+epochs), and "matched" (every training symbol in the reservoir, as NeuroX trains on,
+``--probe-epochs`` 5, ``--probe-lr`` 0.05).
 
-Each part is repeated ``--repeats`` times, the two sides interleaved; medians are reported.
-Peak memory per part: the process's peak RSS (``ru_maxrss``, reset before each part through
-``/proc/self/clear_refs``) and the sizes of the torch tensors the inspectors keep. Writes
+Each part is repeated ``--repeats`` times, the sides interleaved; medians are reported. The
+torch code runs with torch's default thread count and with each of ``--also-threads`` (1).
+``OMP_WAIT_POLICY`` defaults to ``PASSIVE`` (see below). Peak memory per implementation: the
+process's peak RSS during its runs (``ru_maxrss``, reset before each run through
+``/proc/self/clear_refs``), and the sizes of the torch tensors the inspectors keep. Writes
 ``bench/results/inspectors.md`` and ``.csv``.
 
     python bench/inspectors.py [--symbols 100000] [--units 1024] [--repeats 3] ...
@@ -33,28 +38,34 @@ NeuroX 1.0.9 pins ancient versions; install it beside the project, not into it:
 """
 from __future__ import annotations
 
-import argparse
-import contextlib
-import functools
-import io
 import os
-import platform
-import resource
-import statistics
-import sys
-import time
-from dataclasses import dataclass
-from pathlib import Path
 
-import numpy as np
-import pandas as pd
-import torch
-from scipy import stats
-from sklearn.metrics import mutual_info_score
+# libgomp's threads spin while they wait; on a shared machine, when another process holds a
+# core, a 2-thread torch op then waits out whole scheduler slices (10-20× slower here)
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
-import hyplib
-from hyplib_inspectors import Correlation, MutualInfo, Probe
-from hyplib_inspectors.streaming import held_out
+import argparse  # noqa: E402 - after the environment is set for torch's OpenMP
+import contextlib  # noqa: E402
+import functools  # noqa: E402
+import inspect  # noqa: E402
+import io  # noqa: E402
+import platform  # noqa: E402
+import resource  # noqa: E402
+import statistics  # noqa: E402
+import sys  # noqa: E402
+import time  # noqa: E402
+from dataclasses import dataclass  # noqa: E402
+from pathlib import Path  # noqa: E402
+
+import numpy as np  # noqa: E402
+import pandas as pd  # noqa: E402
+import torch  # noqa: E402
+from scipy import stats  # noqa: E402
+from sklearn.metrics import mutual_info_score  # noqa: E402
+
+import hyplib  # noqa: E402
+from hyplib_inspectors import Correlation, MutualInfo, Probe  # noqa: E402
+from hyplib_inspectors.streaming import held_out  # noqa: E402
 
 OUT = Path(__file__).parent / "results"
 DEPS = Path(__file__).parent / ".deps"
@@ -228,90 +239,115 @@ def naive_scores(w: Workload, pearson_pairs: int, mi_pairs: int, bin_units: int,
     return seconds, values
 
 
-def part_a(w: Workload, args) -> tuple[list[dict], dict]:
+class Runs:
+    """Timings, results and peak memory of repeated runs, per implementation."""
+
+    def __init__(self):
+        self.seconds: dict[str, list[float]] = {}
+        self.peak: dict[str, float] = {}    # highest peak RSS over its runs, MiB
+        self.growth: dict[str, float] = {}  # highest peak RSS over the RSS at its start, MiB
+        self.extra: dict[str, list] = {}
+
+    def run(self, name: str, fn, *args, **kwargs):
+        """Call ``fn``, whose first result is its seconds; record them and its peak RSS."""
+        reset_peak()
+        before = rss_mib()
+        out = fn(*args, **kwargs)
+        peak = peak_mib()
+        self.seconds.setdefault(name, []).append(out[0])
+        self.peak[name] = max(self.peak.get(name, 0.0), peak)
+        self.growth[name] = max(self.growth.get(name, 0.0), peak - before)
+        self.extra.setdefault(name, []).append(out[1:])
+        return out
+
+    def median(self, name: str) -> float:
+        return statistics.median(self.seconds[name])
+
+    def ratio(self, slow: str, fast: str) -> float:
+        """The median over repeats of slow / fast (runs paired by repeat)."""
+        return statistics.median(a / b for a, b in zip(self.seconds[slow], self.seconds[fast]))
+
+    def row(self, name: str, **fields) -> dict:
+        return {"implementation": name, "seconds": round(self.median(name), 2),
+                "seconds_per_repeat": " ".join(f"{t:.2f}" for t in self.seconds[name]),
+                "peak_rss_mib": round(self.peak[name]),
+                "peak_over_start_mib": round(self.growth[name]), **fields}
+
+
+def part_a(w: Workload, args, threads: list[int]) -> tuple[list[dict], dict]:
     units, cols, hyps = w.x.shape[1], w.y.shape[1], w.classes.shape[1]
-    reset_peak()
-    base = rss_mib()
-    threads = list(dict.fromkeys([torch.get_num_threads(), *args.also_threads]))
     hyplib_scores(w, args.batch_size)  # warm-up (allocator, thread pool, first-call paths)
     w.by_unit()  # the naive side's unit-major copies, made before its timing
-    runs = []  # per repeat: {threads: (seconds, breakdown)}, naive seconds
+    runs = Runs()
+    names = {n: f"hyplib Correlation + MutualInfo, {n} torch thread{'s' if n > 1 else ''}"
+             for n in threads}
+    naive_name = "naive: scipy pearsonr + sklearn mutual_info_score per pair, one core"
     for rep in range(args.repeats):
-        hyp = {}
         for n in threads:
             with torch_threads(n):
-                t, spent, corr, mi = hyplib_scores(w, args.batch_size)
-            hyp[n] = (t, spent)
-        naive, values = naive_scores(w, args.pearson_pairs, args.mi_pairs, args.bin_units,
-                                     args.warmup, args.seed + rep)
-        runs.append((hyp, naive))
+                runs.run(names[n], hyplib_scores, w, args.batch_size)
+        _, naive, values = runs.run(naive_name, naive_timed, w, args.pearson_pairs,
+                                    args.mi_pairs, args.bin_units, args.warmup, args.seed + rep)
         print(f"(a) repeat {rep + 1}: naive {naive['total']:.0f} s extrapolated "
               f"(pearsonr {naive['pearson_pair'] * 1e3:.2f} ms/pair, binning "
               f"{naive['bin_unit'] * 1e3:.1f} ms/unit, mutual_info_score "
               f"{naive['mi_pair'] * 1e3:.2f} ms/pair); "
-              + "; ".join(f"hyplib with {n} thread(s) {t:.2f} s ("
-                          + ", ".join(f"{k} {v:.2f}" for k, v in spent.items())
-                          + f"): {naive['total'] / t:.0f}×" for n, (t, spent) in hyp.items()),
-              flush=True)
-    peak = peak_mib()
+              + "; ".join(f"{n} thread(s): hyplib {runs.seconds[names[n]][-1]:.2f} s ("
+                          + ", ".join(f"{k} {v:.2f}"
+                                      for k, v in runs.extra[names[n]][-1][0].items())
+                          + f"), {naive['total'] / runs.seconds[names[n]][-1]:.0f}×"
+                          for n in threads), flush=True)
+    _, corr, mi = runs.extra[names[threads[-1]]][-1]
     # the two sides agree on the pairs the naive side computed
     r = corr.scores().score.numpy()
     mi_plugin = mi.scores()[1].score.numpy()
     err_r = max(abs(r[u, c] - v) for u, c, v in values["pearson"])
     err_mi = max(abs(mi_plugin[u, h] - v) for u, h, v in values["mi"])
-    # planted units come first: the top unit by MI per planted discrete hypothesis
+    # a planted unit comes first: the top unit by MI per planted discrete hypothesis
     top_mi = mi.scores()[0].score.argmax(0).numpy()
     hyp_index = {h.name: i for i, h in enumerate(h for h in w.hyps if h.kind != "continuous")}
     found = [int(top_mi[hyp_index[n]]) in u for n, u in w.planted.items() if n in hyp_index]
 
     med = statistics.median
-    t_naive = med(n["total"] for _, n in runs)
     state = {"correlation": tensor_mib(corr.state_dict()),
              "mutual_info": tensor_mib(mi.state_dict())}
     batch_mib = args.batch_size * (units + cols) * 4 / 2 ** 20
-    corr_tmp = args.batch_size * units * 8 * 2 / 2 ** 20  # x.double(), x - mean
-    mi_tmp = min(args.batch_size, (1 << 22) // units) * units * 14 / 2 ** 20
+    chunk = min(args.batch_size, max(1, (1 << 22) // units))
     pairs_r, pairs_mi = units * cols, units * hyps
     rows, summary = [], {}
     for n in threads:
-        t_hyp = med(h[n][0] for h, _ in runs)
-        ratio = med(naive["total"] / h[n][0] for h, naive in runs)
-        summary[n] = ratio
-        rows.append(
-            {"part": "a", "implementation": f"hyplib Correlation + MutualInfo, {n} torch "
-                                            f"thread{'s' if n > 1 else ''}",
-             "what": f"{pairs_r:,} (unit, column) r + {pairs_mi:,} (unit, hypothesis) MI, "
-                     f"batches of {args.batch_size:,}",
-             "seconds": round(t_hyp, 2),
-             "seconds_per_repeat": " ".join(f"{h[n][0]:.2f}" for h, _ in runs),
-             "ratio": round(ratio, 1), "accuracy": None,
-             "peak_rss_mib": round(peak), "rss_before_mib": round(base),
-             "tensor_mib": round(sum(state.values()), 1),
-             "notes": ", ".join(f"{k} {med(h[n][1][k] for h, _ in runs):.2f} s"
-                                for k in runs[0][0][n][1])
-                      + f"; state: correlation {state['correlation']:.1f} MiB, mutual_info "
-                        f"{state['mutual_info']:.1f} MiB; per batch: input {batch_mib:.0f} MiB, "
-                        f"correlation's float64 copies ~{corr_tmp:.0f} MiB, mutual_info's "
-                        f"masks and bin indices ~{mi_tmp:.0f} MiB; max |r - pearsonr| "
-                        f"{err_r:.1e}, max |MI - mutual_info_score| {err_mi:.1e}; a planted "
-                        f"unit ranked first by MI for {sum(found)}/{len(found)} planted "
-                        "hypotheses"})
-    rows.append(
-        {"part": "a", "implementation": "naive: scipy pearsonr + sklearn mutual_info_score "
-                                        "per pair, one core",
-         "what": f"timed on {args.pearson_pairs} pearsonr pairs, {args.mi_pairs} "
-                 f"mutual_info_score pairs and binning {args.bin_units} units, extrapolated "
-                 f"to {pairs_r:,} + {pairs_mi:,} pairs and {units:,} units",
-         "seconds": round(t_naive, 1),
-         "seconds_per_repeat": " ".join(f"{n['total']:.0f}" for _, n in runs),
-         "ratio": 1.0, "accuracy": None, "peak_rss_mib": round(peak),
-         "rss_before_mib": round(base), "tensor_mib": 0.0,
-         "notes": f"pearsonr {med(n['pearson_pair'] for _, n in runs) * 1e3:.2f} ms/pair; "
-                  f"binning {med(n['bin_unit'] for _, n in runs) * 1e3:.1f} ms/unit; "
-                  f"mutual_info_score {med(n['mi_pair'] for _, n in runs) * 1e3:.2f} ms/pair; "
-                  f"on unit-major copies of the matrices ({w.x.nbytes / 2 ** 20:.0f} MiB more "
-                  "RAM), made before timing"})
+        summary[n] = runs.ratio(naive_name, names[n])
+        spent = [e[0] for e in runs.extra[names[n]]]
+        rows.append(runs.row(
+            names[n], part="a", ratio=round(summary[n], 1),
+            what=f"{pairs_r:,} (unit, column) r + {pairs_mi:,} (unit, hypothesis) MI, "
+                 f"batches of {args.batch_size:,}",
+            tensor_mib=round(sum(state.values()), 1),
+            notes=", ".join(f"{k} {med(s[k] for s in spent):.2f} s" for k in spent[0])
+            + f"; state: correlation {state['correlation']:.1f} MiB, mutual_info "
+              f"{state['mutual_info']:.1f} MiB; per batch: input {batch_mib:.0f} MiB, "
+              f"correlation's float64 copy {args.batch_size * units * 8 / 2 ** 20:.0f} MiB, "
+              f"mutual_info's edge masks {chunk * units / 2 ** 20:.0f} MiB each; "
+              f"max |r - pearsonr| {err_r:.1e}, max |MI - mutual_info_score| {err_mi:.1e}; "
+              f"a planted unit ranked first by MI for {sum(found)}/{len(found)} planted "
+              "hypotheses"))
+    naive = [e[0] for e in runs.extra[naive_name]]
+    rows.append(runs.row(
+        naive_name, part="a", ratio=1.0, tensor_mib=0.0,
+        what=f"timed on {args.pearson_pairs} pearsonr pairs, {args.mi_pairs} mutual_info_score "
+             f"pairs and binning {args.bin_units} units, extrapolated to {pairs_r:,} + "
+             f"{pairs_mi:,} pairs and {units:,} units",
+        notes=f"pearsonr {med(n['pearson_pair'] for n in naive) * 1e3:.2f} ms/pair; "
+              f"binning {med(n['bin_unit'] for n in naive) * 1e3:.1f} ms/unit; "
+              f"mutual_info_score {med(n['mi_pair'] for n in naive) * 1e3:.2f} ms/pair; on "
+              f"unit-major copies of the matrices ({w.x.nbytes / 2 ** 20:.0f} MiB more RAM, made "
+              "before timing: a strided column makes pearsonr ~15× slower)"))
     return rows, summary
+
+
+def naive_timed(*args, **kwargs):
+    seconds, values = naive_scores(*args, **kwargs)
+    return seconds["total"], seconds, values
 
 
 @contextlib.contextmanager
@@ -345,19 +381,20 @@ def warnings_off():
         yield
 
 
-def hyplib_probe(w: Workload, test: np.ndarray, batch: int, train_size: int):
+def hyplib_probe(w: Workload, test: np.ndarray, batch: int, **kwargs):
+    """hyplib's probe streamed over the matrix, then scored; seconds, accuracy, the probe."""
     start = time.perf_counter()
-    probe = Probe(w.x.shape[1], w.target.columns, "cpu", train_size=train_size,
-                  test_size=int(test.sum()))
+    probe = Probe(w.x.shape[1], w.target.columns, "cpu", test_size=int(test.sum()), **kwargs)
     y = torch.from_numpy(np.ascontiguousarray(w.y[:, :len(w.target.classes)]))
     for lo in range(0, w.x.shape[0], batch):
         probe.update(torch.from_numpy(w.x[lo:lo + batch]), y[lo:lo + batch])
     scores = {s.metric: s for s in probe.scores()}
-    seconds = time.perf_counter() - start
-    return seconds, scores["accuracy"].score.item(), scores["accuracy"].n.item(), probe
+    assert scores["accuracy"].n.item() == test.sum()  # every held-out symbol, as NeuroX
+    return time.perf_counter() - start, scores["accuracy"].score.item(), probe
 
 
 def neurox_probe(linear_probe, w: Workload, test: np.ndarray, epochs: int, l1: float, l2: float):
+    """NeuroX's probe on the standardised split; seconds, accuracy, the probe."""
     start = time.perf_counter()
     xtr, xte = w.x[~test], w.x[test]
     mean, sd = xtr.mean(0), xtr.std(0)
@@ -367,62 +404,80 @@ def neurox_probe(linear_probe, w: Workload, test: np.ndarray, epochs: int, l1: f
         probe = linear_probe.train_logistic_regression_probe(
             xtr, ytr, lambda_l1=l1, lambda_l2=l2, num_epochs=epochs)
         result = linear_probe.evaluate_probe(probe, xte, yte)
-    return time.perf_counter() - start, float(result["__OVERALL__"]), len(yte), probe
+    return time.perf_counter() - start, float(result["__OVERALL__"]), probe
 
 
-def part_b(w: Workload, args) -> tuple[list[dict], dict]:
+def part_b(w: Workload, args, threads: list[int]) -> tuple[list[dict], dict]:
     n = w.x.shape[0]
     test = held_out(torch.arange(n), 0, 0.2).numpy()
+    n_train, n_test = int((~test).sum()), int(test.sum())
     linear_probe, why = import_neurox()
-    reset_peak()
-    base = rss_mib()
-    hyplib_probe(w, test, args.batch_size, args.probe_train_size)  # warm-up
-    hyp_runs, neurox_runs = [], []
+    configs = {
+        "defaults": {},
+        "matched": {"train_size": n_train, "epochs": args.probe_epochs, "lr": args.probe_lr},
+    }
+    hyplib_probe(w, test, args.batch_size, **configs["matched"])  # warm-up
+    runs = Runs()
+    suffix = {t: f", {t} torch thread{'s' if t > 1 else ''}" for t in threads}
+    hname = {(c, t): f"hyplib probe ({c}){suffix[t]}" for c in configs for t in threads}
+    nname = {t: f"NeuroX 1.0.9 train_logistic_regression_probe{suffix[t]}" for t in threads}
     for rep in range(args.repeats):
-        t, acc, n_test, probe = hyplib_probe(w, test, args.batch_size, args.probe_train_size)
-        hyp_runs.append((t, acc))
-        line = f"(b) repeat {rep + 1}: hyplib probe {t:.2f} s, accuracy {acc:.4f}"
-        if linear_probe is not None and rep < args.neurox_repeats:
-            tn, accn, _, nprobe = neurox_probe(linear_probe, w, test, args.epochs, 1e-5, 1e-5)
-            neurox_runs.append((tn, accn))
-            line += f"; NeuroX {tn:.2f} s, accuracy {accn:.4f}: {tn / t:.1f}×"
-        print(line, flush=True)
-    peak = peak_mib()
+        line = []
+        for t in threads:
+            with torch_threads(t):
+                for c, kw in configs.items():
+                    sec, acc, probe = runs.run(hname[c, t], hyplib_probe, w, test,
+                                               args.batch_size, **kw)
+                    line.append(f"{hname[c, t]} {sec:.2f} s, accuracy {acc:.4f}")
+                if linear_probe is not None and rep < args.neurox_repeats:
+                    sec, acc, nprobe = runs.run(nname[t], neurox_probe, linear_probe, w, test,
+                                                args.neurox_epochs, 1e-5, 1e-5)
+                    line.append(f"NeuroX{suffix[t]} {sec:.2f} s, accuracy {acc:.4f}")
+        print(f"(b) repeat {rep + 1}: " + "; ".join(line), flush=True)
+
     med = statistics.median
-    t_hyp, acc_hyp = med(r[0] for r in hyp_runs), med(r[1] for r in hyp_runs)
     k = len(w.target.classes)
-    state = tensor_mib(probe.state_dict())
-    common = (f"{k} classes in {len(w.planted['target'])} units + noise; {int((~test).sum()):,} "
-              f"training / {int(test.sum()):,} held-out symbols (hashed split, seed 0)")
-    rows = [{"part": "b", "implementation": "hyplib probe",
-             "what": common + f"; streamed in batches of {args.batch_size:,}, minibatch 256, "
-                     f"then {args.epochs} epochs over a {args.probe_train_size:,}-symbol "
-                     "reservoir; scores() includes the top-k / random-k probes",
-             "seconds": round(t_hyp, 3),
-             "seconds_per_repeat": " ".join(f"{r[0]:.2f}" for r in hyp_runs),
-             "ratio": None, "accuracy": round(acc_hyp, 4), "peak_rss_mib": round(peak),
-             "rss_before_mib": round(base), "tensor_mib": round(state, 1),
-             "notes": f"state (reservoirs, weights, Adam moments) {state:.1f} MiB"}]
-    summary = {"ratio": None}
+    common = (f"{k} classes in {len(w.planted['target'])} units + noise; {n_train:,} training "
+              f"/ {n_test:,} held-out symbols (hyplib's hashed split, seed 0)")
+    defaults = {k: v.default for k, v in inspect.signature(Probe).parameters.items()}
+    probe_kw = {c: {**defaults, **kw} for c, kw in configs.items()}
+    rows, summary = [], {}
+    for (c, t), name in hname.items():
+        acc = med(e[0] for e in runs.extra[name])
+        probe = runs.extra[name][-1][1]
+        state = tensor_mib(probe.state_dict())
+        kw = probe_kw[c]
+        ratio = runs.ratio(nname[t], name) if nname[t] in runs.seconds else None
+        summary[c, t] = (ratio, acc)
+        rows.append(runs.row(
+            name, part="b", ratio=None if ratio is None else round(ratio, 1),
+            accuracy=round(acc, 4), tensor_mib=round(state, 1),
+            what=common + f"; streamed in batches of {args.batch_size:,} (Adam, minibatch "
+                 f"{kw['minibatch']}, lr {kw['lr']}), then {kw['epochs']} epochs over a "
+                 f"{min(kw['train_size'], n_train):,}-symbol training reservoir"
+                 + (" (all of them)" if kw["train_size"] >= n_train else "")
+                 + "; scores() includes the top-10 / random-10 probes and the intervals",
+            notes=f"state {state:.0f} MiB (reservoirs of training and held-out symbols, "
+                  f"weights, Adam moments); l1 = l2 = 1e-5 on standardised units"))
     if linear_probe is None:
         rows.append({"part": "b", "implementation": "NeuroX 1.0.9", "what": common,
-                     "seconds": None, "ratio": None, "accuracy": None,
                      "notes": f"does not import: {why}"})
         return rows, summary
-    t_nx, acc_nx = med(r[0] for r in neurox_runs), med(r[1] for r in neurox_runs)
-    ratio = med(nx[0] / hy[0] for nx, hy in zip(neurox_runs, hyp_runs))
-    rows[0]["ratio"] = round(ratio, 1)
-    weights = tensor_mib(list(nprobe.state_dict().values()))
-    rows.append({"part": "b", "implementation": "NeuroX 1.0.9 train_logistic_regression_probe",
-                 "what": common + f"; batch 32, Adam lr 1e-3, {args.epochs} epochs over every "
-                         "training symbol, standardised first",
-                 "seconds": round(t_nx, 3),
-                 "seconds_per_repeat": " ".join(f"{r[0]:.2f}" for r in neurox_runs),
-                 "ratio": 1.0, "accuracy": round(acc_nx, 4), "peak_rss_mib": round(peak),
-                 "rss_before_mib": round(base), "tensor_mib": round(weights, 2),
-                 "notes": f"weights {weights:.2f} MiB; holds the standardised train and "
-                          f"held-out matrices in RAM ({w.x.nbytes / 2 ** 20:.0f} MiB)"})
-    summary.update(ratio=ratio, acc_hyp=acc_hyp, acc_nx=acc_nx)
+    fastest = {c: min(threads, key=lambda t: runs.median(hname[c, t])) for c in configs}
+    t_nx = min(threads, key=lambda t: runs.median(nname[t]))
+    summary["best"] = {c: (runs.median(nname[t_nx]) / runs.median(hname[c, t]), t, t_nx)
+                       for c, t in fastest.items()}
+    for t, name in nname.items():
+        acc = med(e[0] for e in runs.extra[name])
+        nprobe = runs.extra[name][-1][1]
+        weights = tensor_mib(list(nprobe.state_dict().values()))
+        summary["neurox", t] = (None, acc)
+        rows.append(runs.row(
+            name, part="b", ratio=1.0, accuracy=round(acc, 4), tensor_mib=round(weights, 2),
+            what=common + f"; its defaults: batch 32, Adam lr 1e-3, {args.neurox_epochs} epochs "
+                 "over every training symbol; units standardised first (timed)",
+            notes=f"weights {weights * 1024:.0f} KiB; keeps standardised copies of the train "
+                  f"and held-out matrices ({w.x.nbytes / 2 ** 20:.0f} MiB) in RAM"))
     return rows, summary
 
 
@@ -436,7 +491,8 @@ def machine() -> str:
     except (OSError, StopIteration):
         pass
     return (f"{cpu}; {os.cpu_count()} CPUs, torch {torch.__version__} with "
-            f"{torch.get_num_threads()} threads; numpy {np.__version__}; Python "
+            f"{torch.get_num_threads()} threads (OMP_WAIT_POLICY="
+            f"{os.environ.get('OMP_WAIT_POLICY', 'unset')}); numpy {np.__version__}; Python "
             f"{platform.python_version()}; load average {os.getloadavg()[0]:.1f} at the end "
             "(the machine is shared)")
 
@@ -456,18 +512,20 @@ def main(argv=None) -> int:
     p.add_argument("--pearson-pairs", type=int, default=300, help="naive pairs actually timed")
     p.add_argument("--mi-pairs", type=int, default=100, help="naive pairs actually timed")
     p.add_argument("--bin-units", type=int, default=20, help="naive units binned, timed")
-    p.add_argument("--epochs", type=int, default=10, help="both probes")
-    p.add_argument("--probe-train-size", type=int, default=20_000,
-                   help="hyplib probe's training reservoir (its default)")
+    p.add_argument("--probe-epochs", type=int, default=5,
+                   help="hyplib probe, matched run: final-fit epochs over all training symbols")
+    p.add_argument("--probe-lr", type=float, default=0.05, help="hyplib probe, matched run")
+    p.add_argument("--neurox-epochs", type=int, default=10, help="NeuroX's default")
     p.add_argument("--repeats", type=int, default=3)
-    p.add_argument("--also-threads", type=int, nargs="*", default=[1],
-                   help="(a) also times hyplib with these torch thread counts")
     p.add_argument("--neurox-repeats", type=int, default=3)
+    p.add_argument("--also-threads", type=int, nargs="*", default=[1],
+                   help="time the torch code with these thread counts too (default: 1)")
     p.add_argument("--parts", default="ab")
     p.add_argument("--seed", type=int, default=0)
     args = p.parse_args(argv)
     if args.categorical < 1:
         p.error("--categorical must be at least 1 (the probe's target is one of them)")
+    threads = list(dict.fromkeys([torch.get_num_threads(), *args.also_threads]))
 
     start = time.perf_counter()
     w = workload(args.symbols, args.units, args.binary, args.categorical, args.continuous,
@@ -477,22 +535,25 @@ def main(argv=None) -> int:
           flush=True)
     rows, summary = [], {}
     if "a" in args.parts:
-        r, summary["a"] = part_a(w, args)
+        r, summary["a"] = part_a(w, args, threads)
         rows += r
     if "b" in args.parts:
-        r, summary["b"] = part_b(w, args)
+        r, summary["b"] = part_b(w, args, threads)
         rows += r
 
+    command = ("python bench/inspectors.py "
+               + " ".join(sys.argv[1:] if argv is None else argv)).strip()
     table = pd.DataFrame(rows)
-    command = "python bench/inspectors.py " + " ".join(sys.argv[1:] if argv is None else argv)
-    table.insert(0, "command", command.strip())
+    table.insert(0, "command", command)
+    table["machine"] = machine()
     OUT.mkdir(exist_ok=True)
     table.to_csv(OUT / "inspectors.csv", index=False)
     kinds = {k: sum(h.kind == k for h in w.hyps) for k in ("binary", "categorical", "continuous")}
+    plural = lambda t: f"{t} torch thread{'s' if t > 1 else ''}"  # noqa: E731
     lines = [
         "# Inspectors: hyplib vs per-unit scipy/sklearn loops and vs NeuroX's probe",
         "",
-        f"Command: `{command.strip()}`",
+        f"Command: `{command}` (took {time.perf_counter() - start:.0f} s)",
         "",
         f"Machine: {machine()}.",
         "",
@@ -500,30 +561,50 @@ def main(argv=None) -> int:
         f"{w.x.nbytes / 2 ** 20:.0f} MiB), {kinds['binary']} binary + {kinds['categorical']} "
         f"categorical (3–5 classes, and the {args.probe_classes}-class probe target) + "
         f"{kinds['continuous']} continuous hypotheses = {w.y.shape[1]} label columns; "
-        f"{len(w.planted)} hypotheses planted in units. Seed {args.seed}. Times are medians of "
-        f"{args.repeats} repeats (after one warm-up run of the hyplib side); the two sides of "
-        "each part are interleaved; ratio = the other side's time / hyplib's.",
+        f"{len(w.planted)} hypotheses planted in units; seed {args.seed}. Times are medians of "
+        f"{args.repeats} repeats, after one warm-up run of the hyplib side; the sides are "
+        "interleaved in each repeat; ratio = the reference's time / hyplib's, the median of the "
+        "per-repeat ratios.",
         "",
     ]
     if "a" in summary:
         lines.append("**(a)** hyplib is " + ", ".join(
-            f"**{ratio:.0f}×** faster with {n} torch thread{'s' if n > 1 else ''}"
-            for n, ratio in summary["a"].items())
+            f"**{ratio:.0f}×** faster with {plural(t)}" for t, ratio in summary["a"].items())
             + " than the per-pair scipy/sklearn loop (target ≥ 200×).")
-    if summary.get("b", {}).get("ratio"):
+    if summary.get("b"):
         b = summary["b"]
-        lines.append(f"**(b)** hyplib's probe is **{b['ratio']:.1f}×** faster than NeuroX's "
-                     f"(target ≥ 5×), held-out accuracy {b['acc_hyp']:.4f} vs "
-                     f"{b['acc_nx']:.4f}.")
+        probe_defaults = {k: v.default for k, v in inspect.signature(Probe).parameters.items()}
+        nx = {k[1]: v[1] for k, v in b.items() if k[0] == "neurox"}
+        if "best" in b:
+            (ratio, t, t_nx), (d_ratio, d_t, _) = b["best"]["matched"], b["best"]["defaults"]
+            lines.append(
+                f"**(b)** each at its faster thread count: hyplib's probe (matched, "
+                f"{plural(t)}) is **{ratio:.1f}×** faster than NeuroX's ({plural(t_nx)}), "
+                f"target ≥ 5×; with its defaults ({plural(d_t)}) {d_ratio:.1f}×. Per thread "
+                "count:")
+        for t in threads:
+            ratio, acc = b["matched", t]
+            if ratio is None or t not in nx:
+                continue
+            d_ratio, d_acc = b["defaults", t]
+            lines.append(
+                f"- with {plural(t)}: hyplib's probe is **{ratio:.1f}×** faster than "
+                f"NeuroX's (target ≥ 5×) at held-out accuracy {acc:.4f} vs NeuroX's "
+                f"{nx[t]:.4f}, with every training symbol in its reservoir, "
+                f"{args.probe_epochs} epochs, lr {args.probe_lr}; with its defaults (a "
+                f"{probe_defaults['train_size']:,}-symbol reservoir, "
+                f"{probe_defaults['epochs']} epochs, lr {probe_defaults['lr']}) "
+                f"{d_ratio:.1f}× at {d_acc:.4f}.")
     cols = ["part", "implementation", "seconds", "ratio", "accuracy", "peak_rss_mib",
-            "rss_before_mib", "tensor_mib", "what", "notes"]
-    lines += ["", "Peak RSS is the process's peak during that part (reset before it); the "
-              "workload itself is resident throughout (`rss_before_mib`). `tensor_mib` is what "
-              "the inspector keeps (its state dict) or the probe's weights.", "",
-              table[[c for c in cols if c in table]].to_markdown(index=False), "",
-              f"Per repeat (s): " + "; ".join(f"{r['implementation']}: "
-                                              f"{r.get('seconds_per_repeat', '')}" for r in rows),
-              ""]
+            "peak_over_start_mib", "tensor_mib", "what", "notes"]
+    lines += ["", "`peak_rss_mib`: the process's peak RSS during that implementation's runs "
+              "(reset before each run through `/proc/self/clear_refs`; the workload, "
+              f"{(w.x.nbytes + w.y.nbytes) / 2 ** 20:.0f} MiB, is resident throughout); "
+              "`peak_over_start_mib`: that peak less the RSS at the run's start; "
+              "`tensor_mib`: what the inspector keeps (its state dict), or the probe's weights.",
+              "", table[[c for c in cols if c in table]].to_markdown(index=False), "",
+              "Per repeat (s): " + "; ".join(f"{r['implementation']}: {r['seconds_per_repeat']}"
+                                             for r in rows if "seconds_per_repeat" in r), ""]
     (OUT / "inspectors.md").write_text("\n".join(lines))
     print("\n".join(lines))
     return 0
