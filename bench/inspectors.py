@@ -22,7 +22,7 @@ standardised with the training split's mean and sd, timed), both with ``lambda_l
 = 1e-5``, on the same split (hyplib's hashed held-out 20%); both accuracies are on every
 held-out symbol. hyplib runs twice: with its defaults (a 20,000-symbol training reservoir, 40
 epochs), and "matched" (every training symbol in the reservoir, as NeuroX trains on,
-``--probe-epochs`` 5, ``--probe-lr`` 0.05).
+``--probe-epochs`` 5, ``--probe-lr`` 0.03).
 
 Each part is repeated ``--repeats`` times, the sides interleaved; medians are reported. The
 torch code runs with torch's default thread count and with each of ``--also-threads`` (1).
@@ -47,6 +47,7 @@ os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 import argparse  # noqa: E402 - after the environment is set for torch's OpenMP
 import contextlib  # noqa: E402
 import functools  # noqa: E402
+import gc  # noqa: E402
 import inspect  # noqa: E402
 import io  # noqa: E402
 import platform  # noqa: E402
@@ -250,6 +251,7 @@ class Runs:
 
     def run(self, name: str, fn, *args, **kwargs):
         """Call ``fn``, whose first result is its seconds; record them and its peak RSS."""
+        gc.collect()
         reset_peak()
         before = rss_mib()
         out = fn(*args, **kwargs)
@@ -282,10 +284,18 @@ def part_a(w: Workload, args, threads: list[int]) -> tuple[list[dict], dict]:
     names = {n: f"hyplib Correlation + MutualInfo, {n} torch thread{'s' if n > 1 else ''}"
              for n in threads}
     naive_name = "naive: scipy pearsonr + sklearn mutual_info_score per pair, one core"
+    last = {}  # the latest run's inspectors, for the cross-check (earlier ones are dropped)
+
+    def hyplib_run(n):
+        seconds, spent, corr, mi = hyplib_scores(w, args.batch_size)
+        last[n] = corr, mi
+        return seconds, spent
+
     for rep in range(args.repeats):
         for n in threads:
+            last.clear()
             with torch_threads(n):
-                runs.run(names[n], hyplib_scores, w, args.batch_size)
+                runs.run(names[n], hyplib_run, n)
         _, naive, values = runs.run(naive_name, naive_timed, w, args.pearson_pairs,
                                     args.mi_pairs, args.bin_units, args.warmup, args.seed + rep)
         print(f"(a) repeat {rep + 1}: naive {naive['total']:.0f} s extrapolated "
@@ -297,7 +307,7 @@ def part_a(w: Workload, args, threads: list[int]) -> tuple[list[dict], dict]:
                                       for k, v in runs.extra[names[n]][-1][0].items())
                           + f"), {naive['total'] / runs.seconds[names[n]][-1]:.0f}×"
                           for n in threads), flush=True)
-    _, corr, mi = runs.extra[names[threads[-1]]][-1]
+    corr, mi = last[threads[-1]]
     # the two sides agree on the pairs the naive side computed
     r = corr.scores().score.numpy()
     mi_plugin = mi.scores()[1].score.numpy()
@@ -389,8 +399,9 @@ def hyplib_probe(w: Workload, test: np.ndarray, batch: int, **kwargs):
     for lo in range(0, w.x.shape[0], batch):
         probe.update(torch.from_numpy(w.x[lo:lo + batch]), y[lo:lo + batch])
     scores = {s.metric: s for s in probe.scores()}
+    seconds = time.perf_counter() - start
     assert scores["accuracy"].n.item() == test.sum()  # every held-out symbol, as NeuroX
-    return time.perf_counter() - start, scores["accuracy"].score.item(), probe
+    return seconds, scores["accuracy"].score.item(), tensor_mib(probe.state_dict())
 
 
 def neurox_probe(linear_probe, w: Workload, test: np.ndarray, epochs: int, l1: float, l2: float):
@@ -404,7 +415,8 @@ def neurox_probe(linear_probe, w: Workload, test: np.ndarray, epochs: int, l1: f
         probe = linear_probe.train_logistic_regression_probe(
             xtr, ytr, lambda_l1=l1, lambda_l2=l2, num_epochs=epochs)
         result = linear_probe.evaluate_probe(probe, xte, yte)
-    return time.perf_counter() - start, float(result["__OVERALL__"]), probe
+    seconds = time.perf_counter() - start
+    return seconds, float(result["__OVERALL__"]), tensor_mib(list(probe.state_dict().values()))
 
 
 def part_b(w: Workload, args, threads: list[int]) -> tuple[list[dict], dict]:
@@ -426,12 +438,12 @@ def part_b(w: Workload, args, threads: list[int]) -> tuple[list[dict], dict]:
         for t in threads:
             with torch_threads(t):
                 for c, kw in configs.items():
-                    sec, acc, probe = runs.run(hname[c, t], hyplib_probe, w, test,
-                                               args.batch_size, **kw)
+                    sec, acc, _ = runs.run(hname[c, t], hyplib_probe, w, test,
+                                           args.batch_size, **kw)
                     line.append(f"{hname[c, t]} {sec:.2f} s, accuracy {acc:.4f}")
                 if linear_probe is not None and rep < args.neurox_repeats:
-                    sec, acc, nprobe = runs.run(nname[t], neurox_probe, linear_probe, w, test,
-                                                args.neurox_epochs, 1e-5, 1e-5)
+                    sec, acc, _ = runs.run(nname[t], neurox_probe, linear_probe, w, test,
+                                           args.neurox_epochs, 1e-5, 1e-5)
                     line.append(f"NeuroX{suffix[t]} {sec:.2f} s, accuracy {acc:.4f}")
         print(f"(b) repeat {rep + 1}: " + "; ".join(line), flush=True)
 
@@ -444,8 +456,7 @@ def part_b(w: Workload, args, threads: list[int]) -> tuple[list[dict], dict]:
     rows, summary = [], {}
     for (c, t), name in hname.items():
         acc = med(e[0] for e in runs.extra[name])
-        probe = runs.extra[name][-1][1]
-        state = tensor_mib(probe.state_dict())
+        state = runs.extra[name][-1][1]
         kw = probe_kw[c]
         ratio = runs.ratio(nname[t], name) if nname[t] in runs.seconds else None
         summary[c, t] = (ratio, acc)
@@ -469,8 +480,7 @@ def part_b(w: Workload, args, threads: list[int]) -> tuple[list[dict], dict]:
                        for c, t in fastest.items()}
     for t, name in nname.items():
         acc = med(e[0] for e in runs.extra[name])
-        nprobe = runs.extra[name][-1][1]
-        weights = tensor_mib(list(nprobe.state_dict().values()))
+        weights = runs.extra[name][-1][1]
         summary["neurox", t] = (None, acc)
         rows.append(runs.row(
             name, part="b", ratio=1.0, accuracy=round(acc, 4), tensor_mib=round(weights, 2),
@@ -514,7 +524,7 @@ def main(argv=None) -> int:
     p.add_argument("--bin-units", type=int, default=20, help="naive units binned, timed")
     p.add_argument("--probe-epochs", type=int, default=5,
                    help="hyplib probe, matched run: final-fit epochs over all training symbols")
-    p.add_argument("--probe-lr", type=float, default=0.05, help="hyplib probe, matched run")
+    p.add_argument("--probe-lr", type=float, default=0.03, help="hyplib probe, matched run")
     p.add_argument("--neurox-epochs", type=int, default=10, help="NeuroX's default")
     p.add_argument("--repeats", type=int, default=3)
     p.add_argument("--neurox-repeats", type=int, default=3)

@@ -133,7 +133,8 @@ def _add(t: Tally, x: torch.Tensor, y: torch.Tensor, extents: bool = True) -> No
 def _add_dense(t: Tally, x: torch.Tensor, y: torch.Tensor, extents: bool) -> None:
     units, nb, nc = t.counts.shape
     edges = t.edges.T  # (nb - 1) × units
-    exact = torch.int32 if x.device.type == "cpu" else torch.float32
+    cpu = x.device.type == "cpu" and hasattr(torch, "_int_mm")
+    exact = torch.int32 if cpu else torch.float32
     step = max(1, min(_CHUNK // units, 1 << 24))
     for i in range(0, x.shape[0], step):
         v = x[i:i + step].to(edges.dtype)

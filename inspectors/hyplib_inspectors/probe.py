@@ -44,22 +44,37 @@ class _Heads:
         self.v = [torch.zeros_like(self.w), torch.zeros_like(self.b)]
 
     def logits(self, xs: torch.Tensor) -> torch.Tensor:
-        if self.idx is None:  # (classes × symbols) products: ~3× faster on the CPU than xs @ w
-            z = (self.w.flatten(1).T @ xs.T).T.view(xs.shape[0], *self.b.shape)
+        """symbols × blocks × classes (a view of :meth:`_logits_t`)."""
+        return self._logits_t(xs).permute(2, 0, 1)
+
+    def _logits_t(self, xs: torch.Tensor) -> torch.Tensor:
+        """blocks × classes × symbols: the products come out in this layout ~3× faster on the
+        CPU than ``xs @ w``, and a softmax over classes is ~7× faster on it."""
+        if self.idx is None:
+            z = (self.w.flatten(1).T @ xs.T).view(*self.b.shape, xs.shape[0])
         else:
-            z = torch.einsum("nhk,hkc->nhc", xs[:, self.idx], self.w)
-        return (z + self.b).masked_fill(~self.valid, -torch.inf)
+            z = torch.einsum("hkc,nhk->hcn", self.w, self._units(xs))
+        return (z + self.b[..., None]).masked_fill_(~self.valid[..., None], -torch.inf)
+
+    def _units(self, xs: torch.Tensor) -> torch.Tensor:
+        """Each block's ``k`` units of ``xs``: symbols × blocks × k."""
+        return xs.index_select(1, self.idx.flatten()).view(xs.shape[0], *self.idx.shape)
 
     def step(self, xs: torch.Tensor, t: torch.Tensor, lr: float, l1: float, l2: float) -> None:
-        g = (torch.softmax(self.logits(xs), -1) - F.one_hot(t, self.b.shape[1])) / xs.shape[0]
-        if self.idx is None:  # as g.T @ xs: ~5× faster on the CPU than xs.T @ g
-            gw = (g.flatten(1).T @ xs).T.contiguous().view_as(self.w)
+        # the gradient of the mean cross-entropy in the logits: (softmax - one-hot) / n
+        g = torch.softmax(self._logits_t(xs), 1)
+        minus_one = g.new_full((1, 1, 1), -1.0).expand(t.shape[1], 1, t.shape[0])
+        g.scatter_add_(1, t.T.unsqueeze(1), minus_one)
+        g /= xs.shape[0]
+        if self.idx is None:
+            gw = (g.flatten(0, 1) @ xs).T.contiguous().view_as(self.w)
         else:
-            gw = torch.einsum("nhk,nhc->hkc", xs[:, self.idx], g)
-        gw += l1 * self.w.sign() + 2 * l2 * self.w
+            gw = torch.einsum("hcn,nhk->hkc", g, self._units(xs))
+        gw.add_(self.w.sign(), alpha=l1).add_(self.w, alpha=2 * l2)
+        gb = g.sum(2)
         self.t += 1
         c1, c2 = 1 - 0.9 ** self.t, 1 - 0.999 ** self.t
-        for p, grad, m, v in zip((self.w, self.b), (gw, g.sum(0)), self.m, self.v):
+        for p, grad, m, v in zip((self.w, self.b), (gw, gb), self.m, self.v):
             m.lerp_(grad, 0.1)
             v.mul_(0.999).addcmul_(grad, grad, value=0.001)
             p.addcdiv_(m, (v / c2).sqrt_().add_(1e-8), value=-lr / c1)
