@@ -7,6 +7,7 @@ from hyplib.types import Hypothesis, Scores
 
 from .correlation import _normal_quantile
 from .histogram import LabelHistogram
+from .quantile import QuantileSketch
 
 
 class IoU:
@@ -14,23 +15,27 @@ class IoU:
     ``quantile`` (top 0.5%) threshold and L a binary column (a categorical hypothesis: each
     class); the unit is a ``"detector"`` (1, else 0) where IoU > ``detect``.
 
-    NetDissect-Lite takes the quantiles in a first pass and counts in a second; here one pass
-    keeps, per unit, a histogram of its activations, of all symbols and of each column's
-    positives, with each bin's smallest and largest value
-    (:class:`~hyplib_inspectors.histogram.LabelHistogram`). It is also the quantile sketch:
-    mergeable, exact at every edge. Its edges are quantiles of the first ``warmup`` symbols,
-    refined in the tail: ``bins // 4`` bins evenly in level up to ``q0 = 1 - 8(1 - quantile)``
-    (0.96), the rest evenly from ``q0`` to 1. At :meth:`scores` the threshold is numpy's
-    quantile (at rank ``quantile·(n-1)``), interpolated linearly between the smallest and
-    largest value of the bin holding that rank, and the bin's symbols above it are split
-    between label and not in proportion (none when the bin holds one value, so ties and
-    discrete activations are exact). Error: the threshold's rank, |A| and |A ∩ L| are each
-    off by at most that bin's count (|L| is exact), about ``(1 - q0) / (3/4·bins)`` of the
-    symbols (0.01% by default, 2% of |A|) while the first symbols represent the rest;
-    :meth:`threshold` gives the bin. Interval: Wilson's score interval for a proportion with
+    The threshold comes from a streaming quantile sketch of every symbol
+    (:class:`~hyplib_inspectors.quantile.QuantileSketch`, ``sketch_k`` items per level; its
+    rank error is :meth:`rank_error`). NetDissect-Lite then counts |A ∩ L| in a second pass;
+    here, in one pass, each unit also keeps a fine histogram of its activations jointly with
+    the labels (:class:`~hyplib_inspectors.histogram.LabelHistogram`: counts of all symbols and
+    of each column's positives per bin, and each bin's smallest and largest value), from which
+    the intersection at any threshold is read once the threshold is known. Its edges are set
+    once, at quantiles of the first ``warmup`` symbols (a seeded sample in the engine's record
+    order), refined in the tail: ``bins // 4`` bins evenly in level up to
+    ``q0 = 1 - 8(1 - quantile)`` (0.96), the rest evenly from ``q0`` to 1. The counts are exact
+    at every edge, so the bin holding the threshold's rank ``quantile·(n-1)`` is known exactly;
+    the sketch's value is clamped into that bin's extent. The symbols of that bin above the
+    threshold (by rank; none when the bin holds one value, so ties and discrete activations are
+    exact) are split between label and not in proportion: |A ∩ L| is off by at most that bin's
+    count, about ``(1 - q0) / (3/4·bins)`` of the symbols (0.01% by default, 2% of |A|) while
+    the first symbols represent the rest; on an adversarial order (sorted activations) the
+    bin is wide and so is the interval. Interval: Wilson's score interval for a proportion with
     |A ∪ L| trials, its low end taken at the smallest and its high end at the largest IoU any
-    split of that bin allows (it ignores the threshold's own sampling error); the detector's
-    interval is that interval's ends against ``detect``.
+    split of that bin allows; the detector's interval is that interval's ends against
+    ``detect``. Memory: ``units × bins × (1 + columns)`` float64 counts, about ``1.5·sketch_k``
+    floats per unit for the sketch, and ``warmup`` rows until the edges are set.
     """
 
     name = "iou"
@@ -38,11 +43,12 @@ class IoU:
 
     def __init__(self, n_units: int, columns, device, quantile: float = 0.995,
                  detect: float = 0.04, bins: int = 512, warmup: int = 16384,
-                 confidence: float = 0.95):
+                 sketch_k: int = 2048, confidence: float = 0.95):
         self.columns = list(columns)
         self.quantile, self.detect, self.confidence = quantile, detect, confidence
         self.hist = LabelHistogram(n_units, len(self.columns), _tail_levels(bins, quantile),
                                    warmup, device)
+        self.sketch = QuantileSketch(n_units, device, sketch_k)
 
     @classmethod
     def accepts(cls, hypothesis: Hypothesis) -> bool:
@@ -50,11 +56,16 @@ class IoU:
 
     def update(self, x: torch.Tensor, y: torch.Tensor) -> None:
         self.hist.update(x, y)
+        self.sketch.update(x)
 
     def threshold(self) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         """Each unit's threshold and the smallest and largest value of the bin holding it."""
         thr, lo, hi, *_ = self._split()
         return thr[:, 0], lo[:, 0], hi[:, 0]
+
+    def rank_error(self, delta: float = 0.01) -> float:
+        """The sketch's bound on its threshold's rank error, with probability ``1 - delta``."""
+        return self.sketch.rank_error(delta)
 
     def _split(self):
         """The threshold and its bin's extent; that bin's counts (all, positives of each
@@ -69,10 +80,10 @@ class IoU:
         at = b[:, :, None].expand(-1, 1, cum.shape[2])
         count, upto = t.counts.gather(1, at)[:, 0], cum.gather(1, at)[:, 0]
         c = count[:, :1]
-        k = r - (upto[:, :1] - c)
-        frac = torch.where(c > 1, k / (c - 1), 0.0).clamp(0, 1)
-        above_bin = torch.where(hi > lo, c - 1 - k, 0.0).clamp(min=0)
-        return lo + frac * (hi - lo), lo, hi, count, above_bin, cum[:, -1] - upto, cum[:, -1]
+        above_bin = torch.where(hi > lo, upto[:, :1] - 1 - r, 0.0).clamp(min=0).minimum(c)
+        thr = self.sketch.quantile(self.quantile).double()[:, None]
+        thr = torch.minimum(torch.maximum(thr, lo), hi)
+        return thr, lo, hi, count, above_bin, cum[:, -1] - upto, cum[:, -1]
 
     def scores(self) -> list[Scores]:
         _, _, _, count, a_bin, above, total = self._split()
@@ -90,10 +101,11 @@ class IoU:
                        "detector")]
 
     def state_dict(self) -> dict:
-        return self.hist.state_dict()
+        return {"histogram": self.hist.state_dict(), "sketch": self.sketch.state_dict()}
 
     def load_state_dict(self, state: dict) -> None:
-        self.hist.load_state_dict(state)
+        self.hist.load_state_dict(state["histogram"])
+        self.sketch.load_state_dict(state["sketch"])
 
 
 def _wilson(p: torch.Tensor, m: torch.Tensor, z: float) -> tuple[torch.Tensor, torch.Tensor]:
