@@ -1,5 +1,6 @@
-"""Grammar hypotheses: Python token states, generic bracket/quote nesting, and the states of a
-left-to-right Boolean-expression evaluator."""
+"""Grammar hypotheses: Python token states, generic bracket/quote nesting, the states of a
+left-to-right Boolean-expression evaluator, and the parser states of NLTK context-free grammars
+(with the sentences they generate as data sets)."""
 from hyplib import hookimpl
 
 from . import boolean, brackets, python
@@ -7,7 +8,16 @@ from . import boolean, brackets, python
 
 @hookimpl
 def hyplib_hypotheses():
-    return python.HYPOTHESES + brackets.HYPOTHESES + boolean.HYPOTHESES
+    from . import cfg
+
+    return python.HYPOTHESES + brackets.HYPOTHESES + boolean.HYPOTHESES + cfg.HYPOTHESES
+
+
+@hookimpl
+def hyplib_datasets():
+    from . import cfg
+
+    return [cfg.SOURCE]
 
 
 @hookimpl
