@@ -2,7 +2,7 @@
 import torch
 
 from hyplib.extract import layer_names
-from hyplib.models.charlm import TINY, encode_ids, load
+from hyplib.models.charlm import TINY, cell_states, encode_ids, load
 
 
 def test_tiny_recipe_is_deterministic_and_cached(tmp_path, monkeypatch):
@@ -30,3 +30,21 @@ def test_layers_and_encoding():
     assert enc.inputs["ids"].shape == (2, 3)
     assert enc.spans[1].tolist() == [[0, 1], [1, 2], [-1, -1]]
     assert encode_ids("€")[0] == 1  # non-ASCII is UNK
+
+
+def test_cell_states_match_a_step_by_step_lstm():
+    torch.manual_seed(0)
+    lstm = torch.nn.LSTM(5, 7, batch_first=True)
+    x = torch.randn(3, 300, 5) * 3  # saturating gates: long products of forget gates
+    h, (_, c_last) = lstm(x)
+    cell = torch.nn.LSTMCell(5, 7)
+    cell.load_state_dict({k[:-3]: v for k, v in lstm.state_dict().items()})
+    hs, cs = torch.zeros(3, 7), torch.zeros(3, 7)
+    ref = []
+    for t in range(x.shape[1]):
+        hs, cs = cell(x[:, t], (hs, cs))
+        ref.append(cs)
+    with torch.no_grad():
+        got = cell_states(lstm, x, h)
+    torch.testing.assert_close(got, torch.stack(ref, 1).detach(), atol=1e-5, rtol=1e-5)
+    torch.testing.assert_close(got[:, -1], c_last[0].detach(), atol=1e-5, rtol=1e-5)

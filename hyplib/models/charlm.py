@@ -61,30 +61,41 @@ class CharLSTM(nn.Module):
     def forward(self, ids: torch.Tensor) -> torch.Tensor:
         h = self.embed(ids)
         for layer, cells in zip(self.lstm, self.cells):
+            out, _ = layer(h)
             if cells._forward_hooks:
-                cells(cell_states(layer, h))
-            h, _ = layer(h)
+                cells(cell_states(layer, h, out))
+            h = out
         return self.head(h)
 
 
-def cell_states(lstm: nn.LSTM, x: torch.Tensor) -> torch.Tensor:
+def cell_states(lstm: nn.LSTM, x: torch.Tensor, h: torch.Tensor) -> torch.Tensor:
     """The per-step cell states (batch, steps, hidden) of a one-layer batch-first LSTM.
 
-    The fused LSTM gives every step's h; from h_{t-1} all gates come from one matrix product,
-    leaving only the elementwise recurrence c_t = f_t * c_{t-1} + i_t * g_t to step through.
+    Given its input ``x`` and per-step output ``h``, the input, forget and cell gates come from
+    one matrix product on (x_t, h_{t-1}), and the recurrence c_t = f_t * c_{t-1} + i_t * g_t is an affine scan.
     """
-    h, _ = lstm(x)
     h_prev = torch.cat([h.new_zeros(h.shape[0], 1, h.shape[2]), h[:, :-1]], dim=1)
-    gates = (x @ lstm.weight_ih_l0.T + h_prev @ lstm.weight_hh_l0.T
-             + lstm.bias_ih_l0 + lstm.bias_hh_l0)
-    i, f, g, _ = gates.chunk(4, dim=2)
-    forget, update = torch.sigmoid(f), torch.sigmoid(i) * torch.tanh(g)
-    c = update.new_zeros(update.shape[0], update.shape[2])
-    out = []
-    for t in range(x.shape[1]):  # the recurrence itself, elementwise: one op per position
-        c = torch.addcmul(update[:, t], forget[:, t], c)
-        out.append(c)
-    return torch.stack(out, dim=1)
+    rows = 3 * h.shape[2]  # the i, f, g gates; the output gate is not needed
+    gates = torch.addmm(
+        (lstm.bias_ih_l0 + lstm.bias_hh_l0)[:rows], torch.cat([x, h_prev], 2).flatten(0, 1),
+        torch.cat([lstm.weight_ih_l0[:rows], lstm.weight_hh_l0[:rows]], 1).T)
+    i, f, g = gates.view(*h.shape[:2], rows).chunk(3, dim=2)
+    return affine_scan(torch.sigmoid(f), torch.sigmoid(i) * torch.tanh(g))
+
+
+def affine_scan(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
+    """c_t = a_t * c_{t-1} + b_t along dim 1 from c_{-1} = 0, in log2(steps) batched rounds.
+
+    Each step is the affine map x -> a_t x + b_t; round k composes every step with the one
+    2^k before it (Hillis-Steele). Only products of the a_t (here in [0, 1]) are formed, so
+    nothing overflows.
+    """
+    d = 1
+    while d < a.shape[1]:
+        b = torch.cat([b[:, :d], torch.addcmul(b[:, d:], a[:, d:], b[:, :-d])], dim=1)
+        a = torch.cat([a[:, :d], a[:, d:] * a[:, :-d]], dim=1)
+        d *= 2
+    return b
 
 
 def encode_ids(text: str) -> np.ndarray:
