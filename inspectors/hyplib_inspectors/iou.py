@@ -31,10 +31,11 @@ class IoU:
     exact) are split between label and not in proportion: |A ∩ L| is off by at most that bin's
     count, about ``(1 - q0) / (3/4·bins)`` of the symbols (0.01% by default, 2% of |A|) while
     the first symbols represent the rest; on an adversarial order (sorted activations) the
-    bin is wide and so is the interval. Interval: Wilson's score interval for a proportion with
-    |A ∪ L| trials, its low end taken at the smallest and its high end at the largest IoU any
-    split of that bin allows; the detector's interval is that interval's ends against
-    ``detect``. Memory: ``units × bins × (1 + columns)`` float64 counts, about ``1.5·sketch_k``
+    bin is wide and so is the interval. Interval: ``± z·SE`` around the smallest and the largest
+    IoU any split of that bin allows, with SE the delta-method standard error of the IoU at an
+    estimated quantile threshold (:func:`_standard_error`; it needs each label's rate near the
+    threshold, read from the bins within ``n(1 - quantile)/2`` ranks of it); the detector's
+    interval is that interval's ends against ``detect``. Memory: ``units × bins × (1 + columns)`` float64 counts, about ``1.5·sketch_k``
     floats per unit for the sketch, and ``warmup`` rows until the edges are set.
     """
 
@@ -69,8 +70,9 @@ class IoU:
 
     def _split(self):
         """The threshold and its bin's extent; that bin's counts (all, positives of each
-        column), how many of its symbols are above the threshold, and the counts above the
-        bin and in all (each units × 1+columns)."""
+        column), how many of its symbols are above the threshold, the counts above the bin and
+        in all (each units × 1+columns), and each column's positive rate near the threshold
+        (units × columns: in the bins within ``n(1 - quantile)/2`` ranks of it)."""
         t = self.hist.tally()
         cum = t.counts.cumsum(1)
         r = torch.full_like(cum[:, :1, 0], self.quantile * (self.hist.seen - 1))
@@ -83,18 +85,23 @@ class IoU:
         above_bin = torch.where(hi > lo, upto[:, :1] - 1 - r, 0.0).clamp(min=0).minimum(c)
         thr = self.sketch.quantile(self.quantile).double()[:, None]
         thr = torch.minimum(torch.maximum(thr, lo), hi)
-        return thr, lo, hi, count, above_bin, cum[:, -1] - upto, cum[:, -1]
+        h = (1 - self.quantile) * self.hist.seen / 2
+        near = ((cum[..., 0] > r - h) & (cum[..., 0] - t.counts[..., 0] < r + h)).double()
+        local = torch.einsum("ub,ubc->uc", near, t.counts)
+        return (thr, lo, hi, count, above_bin, cum[:, -1] - upto, cum[:, -1],
+                local[:, 1:] / local[:, :1])
 
     def scores(self) -> list[Scores]:
-        _, _, _, count, a_bin, above, total = self._split()
+        _, _, _, count, a_bin, above, total, m = self._split()
         size_a, size_l = above[:, :1] + a_bin, total[:, 1:]
         c, c_l = count[:, :1], count[:, 1:]
         inter = [above[:, 1:] + split for split in (
             a_bin * c_l / c, (a_bin - c + c_l).clamp(min=0), torch.minimum(a_bin, c_l))]
         union = [size_a + size_l - i for i in inter]
         iou, iou_min, iou_max = (i / u for i, u in zip(inter, union))
-        z = _normal_quantile(self.confidence)
-        low, high = _wilson(iou_min, union[1], z)[0], _wilson(iou_max, union[2], z)[1]
+        half = _normal_quantile(self.confidence) * _standard_error(
+            inter[0], size_a, size_l, m, float(self.hist.seen))
+        low, high = (iou_min - half).clamp(0, 1), (iou_max + half).clamp(0, 1)
         n = torch.full_like(iou, float(self.hist.seen))
         return [Scores(iou, low, high, n, "iou"),
                 Scores(*((v > self.detect).double() for v in (iou, low, high)), n,
@@ -108,11 +115,19 @@ class IoU:
         self.sketch.load_state_dict(state["sketch"])
 
 
-def _wilson(p: torch.Tensor, m: torch.Tensor, z: float) -> tuple[torch.Tensor, torch.Tensor]:
-    """Wilson's score interval for a proportion ``p`` of ``m`` trials."""
-    k = z * z / m
-    mid, half = (p + k / 2) / (1 + k), z / (1 + k) * (p * (1 - p) / m + k / (4 * m)).sqrt()
-    return torch.minimum(mid - half, p).clamp(0, 1), torch.maximum(mid + half, p).clamp(0, 1)
+def _standard_error(inter, size_a, size_l, m, n: float) -> torch.Tensor:
+    """The delta-method standard error of IoU = I / (|A| + |L| - I) with A above the sample
+    quantile: by Bahadur's representation the estimated threshold makes I behave as
+    ``Σ a_i (l_i - m)`` (``a_i``: above the true threshold; ``m``: the label's rate there) while
+    |A| is fixed, so IoU's influence per symbol is ``g1·a(l - m) - g2·l`` with
+    ``g1 = (u + i) / u²``, ``g2 = i / u²`` (per-symbol means ``i``, ``u``)."""
+    i, a, lab = inter / n, size_a / n, size_l / n
+    u = a + lab - i
+    g1, g2 = (u + i) / u ** 2, i / u ** 2
+    var_psi = i * (1 - 2 * m) + m * m * a - (i - m * a) ** 2
+    cov = i * (1 - m) - (i - m * a) * lab
+    var = g1 * g1 * var_psi - 2 * g1 * g2 * cov + g2 * g2 * lab * (1 - lab)
+    return (var.clamp(min=0) / n).sqrt().nan_to_num(0.0)
 
 
 def _tail_levels(bins: int, quantile: float) -> torch.Tensor:

@@ -61,3 +61,17 @@ def test_discovered_through_entry_point():
     from hyplib.plugins import load_catalog
 
     assert load_catalog().get("inspectors", "correlation") is Correlation
+
+
+def test_interval_covers_the_true_correlation():
+    """Bivariate normal with ρ = 0.6: 200 seeded samples of 200 symbols."""
+    covered = 0
+    for seed in range(200):
+        rng = np.random.default_rng(seed)
+        y = rng.normal(size=(200, 1))
+        x = 0.6 * y + 0.8 * rng.normal(size=(200, 1))
+        insp = Correlation(1, H.columns, "cpu")
+        insp.update(torch.from_numpy(x.astype(np.float32)), torch.from_numpy(y.astype(np.float32)))
+        s = insp.scores()
+        covered += bool(s.low[0, 0] <= 0.6 <= s.high[0, 0])
+    assert 0.90 <= covered / 200 <= 0.99

@@ -5,6 +5,7 @@ saves and restores, and flags planted detectors on pixels."""
 import numpy as np
 import pytest
 import torch
+from scipy import stats
 
 import hyplib
 from hyplib_inspectors import IoU
@@ -135,3 +136,21 @@ def test_flags_a_planted_detector_on_pixels():
 def test_accepts_binary_and_categorical_only():
     assert IoU.accepts(B) and IoU.accepts(C)
     assert not IoU.accepts(hyplib.Hypothesis("v", lambda b: b, kind="continuous"))
+
+
+def test_interval_covers_the_true_iou():
+    """Activations N(0, 1), the label positive with probability 0.6 above 2 and 0.002 below:
+    the top 0.5% lies above 2, so IoU = 0.6·0.005 / (0.005 + P(L) - 0.6·0.005); 200 seeded
+    samples of 20,000 symbols (|A| = 100)."""
+    p_l = 0.6 * stats.norm.sf(2) + 0.002 * stats.norm.cdf(2)
+    true = 0.003 / (0.005 + p_l - 0.003)
+    covered = 0
+    for seed in range(200):
+        rng = np.random.default_rng(seed)
+        x = rng.normal(size=(20000, 1)).astype(np.float32)
+        y = (rng.random((20000, 1)) < np.where(x > 2, 0.6, 0.002)).astype(np.float32)
+        insp = IoU(1, B.columns, "cpu", warmup=4096)
+        insp.update(torch.from_numpy(x), torch.from_numpy(y))
+        iou = insp.scores()[0]
+        covered += bool(iou.low[0, 0] <= true <= iou.high[0, 0])
+    assert 0.90 <= covered / 200 <= 0.99

@@ -233,6 +233,24 @@ def test_linear_probe_r2_equals_sklearn(l1):
     assert sorted(m["rank"].score[PLANTED[:2], 0].tolist()) == [1, 2]
 
 
+def test_linear_probe_r2_interval_covers_the_true_r2():
+    """y = xβ + ε with 5 standard-normal units, ‖β‖² = 1.34, Var ε = 1: R² = 1.34 / 2.34 (the
+    fitted β's shortfall, about 5/1600 of Var ε, is far inside the interval); 200 seeded
+    samples of 2,000 symbols."""
+    true, covered = 1.34 / 2.34, 0
+    col = [hyplib.Hypothesis("v", lambda b: b, kind="continuous").columns[0]]
+    for seed in range(200):
+        rng = np.random.default_rng(seed)
+        x = rng.normal(size=(2000, 5))
+        y = x @ np.array([1.0, -0.5, 0.3, 0, 0]) + rng.normal(size=2000)
+        insp = LinearProbe(5, col, "cpu", seed=seed)
+        insp.update(torch.from_numpy(x.astype(np.float32)),
+                    torch.from_numpy(y[:, None].astype(np.float32)))
+        r2 = _metrics(insp)["r2"]
+        covered += bool(r2.low[0, 0] <= true <= r2.high[0, 0])
+    assert 0.90 <= covered / 200 <= 0.99
+
+
 def test_linear_probe_batches_exactly_and_round_trips():
     x, y = _regression(n=3000)
     cols = [hyplib.Hypothesis("v", lambda b: b, kind="continuous").columns[0]] * 2
