@@ -3,13 +3,13 @@ from __future__ import annotations
 
 import torch
 
-from hyplib.types import Hypothesis, Scores
+from hyplib.types import Scores
 
 from .correlation import _normal_quantile
-from .histogram import LabelHistogram
+from .histogram import HistogramInspector
 
 
-class AUC:
+class AUC(HistogramInspector):
     """AUC-ROC (``"auc"``) and average precision (``"ap"``) of each unit's activation as a
     score for each binary column (a categorical hypothesis: each class against the rest).
 
@@ -23,21 +23,11 @@ class AUC:
     """
 
     name = "auc"
-    rank_by_abs = False
 
     def __init__(self, n_units: int, columns, device, bins: int = 512, warmup: int = 16384,
                  confidence: float = 0.95):
-        self.columns = list(columns)
-        self.confidence = confidence
-        levels = torch.arange(1, bins, dtype=torch.float64) / bins
-        self.hist = LabelHistogram(n_units, len(self.columns), levels, warmup, device)
-
-    @classmethod
-    def accepts(cls, hypothesis: Hypothesis) -> bool:
-        return hypothesis.kind in ("binary", "categorical")
-
-    def update(self, x: torch.Tensor, y: torch.Tensor) -> None:
-        self.hist.update(x, y)
+        super().__init__(n_units, columns, device, bins=bins, warmup=warmup,
+                         confidence=confidence)
 
     def scores(self) -> list[Scores]:
         counts = self.hist.tally().counts
@@ -58,9 +48,3 @@ class AUC:
         return [Scores(auc, (auc - z * se).clamp(0, 1), (auc + z * se).clamp(0, 1), n, "auc"),
                 Scores(ap, torch.where(inside, torch.sigmoid(eta - tau), ap),
                        torch.where(inside, torch.sigmoid(eta + tau), ap), n, "ap")]
-
-    def state_dict(self) -> dict:
-        return self.hist.state_dict()
-
-    def load_state_dict(self, state: dict) -> None:
-        self.hist.load_state_dict(state)

@@ -1,10 +1,13 @@
-"""Per-unit histograms of activations split by label, edges learned from the first symbols."""
+"""Per-unit histograms of activations split by label, edges learned from the first symbols, and
+the base of the inspectors scored from them."""
 from __future__ import annotations
 
 from typing import NamedTuple
 
 import numpy as np
 import torch
+
+from hyplib.types import Hypothesis
 
 _CHUNK = 1 << 22  # at most this many (unit, symbol) indices in memory per step
 _DENSE_BINS = 64  # up to this many bins, count by matrix products (see _add)
@@ -92,6 +95,35 @@ class LabelHistogram:
         dev = self._tally.counts.device
         bx = state["buffer_x"]
         self._buf = [] if bx is None else [(bx.to(dev), state["buffer_y"].to(dev))]
+
+
+class HistogramInspector:
+    """An inspector of binary and categorical columns scored from one :class:`LabelHistogram`
+    per unit with edges at ``levels`` (by default ``k / bins``, k = 1 .. bins-1); subclasses
+    add ``name`` and ``scores()``. Its state is the histogram's."""
+
+    rank_by_abs = False
+
+    def __init__(self, n_units: int, columns, device, *, bins: int, warmup: int,
+                 confidence: float, levels: torch.Tensor | None = None, extents: bool = True):
+        self.columns = list(columns)
+        self.confidence = confidence
+        if levels is None:
+            levels = torch.arange(1, bins, dtype=torch.float64) / bins
+        self.hist = LabelHistogram(n_units, len(self.columns), levels, warmup, device, extents)
+
+    @classmethod
+    def accepts(cls, hypothesis: Hypothesis) -> bool:
+        return hypothesis.kind in ("binary", "categorical")
+
+    def update(self, x: torch.Tensor, y: torch.Tensor) -> None:
+        self.hist.update(x, y)
+
+    def state_dict(self) -> dict:
+        return self.hist.state_dict()
+
+    def load_state_dict(self, state: dict) -> None:
+        self.hist.load_state_dict(state)
 
 
 def _edges(sample: torch.Tensor, levels: torch.Tensor) -> torch.Tensor:

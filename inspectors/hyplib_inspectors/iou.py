@@ -3,14 +3,14 @@ from __future__ import annotations
 
 import torch
 
-from hyplib.types import Hypothesis, Scores
+from hyplib.types import Scores
 
 from .correlation import _normal_quantile
-from .histogram import LabelHistogram
+from .histogram import HistogramInspector
 from .quantile import QuantileSketch
 
 
-class IoU:
+class IoU(HistogramInspector):
     """IoU = Σ|A ∩ L| / Σ|A ∪ L| over the whole data, with A = activation > the unit's
     ``quantile`` (top 0.5%) threshold and L a binary column (a categorical hypothesis: each
     class); the unit is a ``"detector"`` (1, else 0) where IoU > ``detect``.
@@ -40,23 +40,17 @@ class IoU:
     """
 
     name = "iou"
-    rank_by_abs = False
 
     def __init__(self, n_units: int, columns, device, quantile: float = 0.995,
                  detect: float = 0.04, bins: int = 512, warmup: int = 16384,
                  sketch_k: int = 2048, confidence: float = 0.95):
-        self.columns = list(columns)
-        self.quantile, self.detect, self.confidence = quantile, detect, confidence
-        self.hist = LabelHistogram(n_units, len(self.columns), _tail_levels(bins, quantile),
-                                   warmup, device)
+        super().__init__(n_units, columns, device, bins=bins, warmup=warmup,
+                         confidence=confidence, levels=_tail_levels(bins, quantile))
+        self.quantile, self.detect = quantile, detect
         self.sketch = QuantileSketch(n_units, device, sketch_k)
 
-    @classmethod
-    def accepts(cls, hypothesis: Hypothesis) -> bool:
-        return hypothesis.kind in ("binary", "categorical")
-
     def update(self, x: torch.Tensor, y: torch.Tensor) -> None:
-        self.hist.update(x, y)
+        super().update(x, y)
         self.sketch.update(x)
 
     def threshold(self) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
@@ -108,10 +102,10 @@ class IoU:
                        "detector")]
 
     def state_dict(self) -> dict:
-        return {"histogram": self.hist.state_dict(), "sketch": self.sketch.state_dict()}
+        return {"histogram": super().state_dict(), "sketch": self.sketch.state_dict()}
 
     def load_state_dict(self, state: dict) -> None:
-        self.hist.load_state_dict(state["histogram"])
+        super().load_state_dict(state["histogram"])
         self.sketch.load_state_dict(state["sketch"])
 
 

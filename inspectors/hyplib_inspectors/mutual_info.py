@@ -8,10 +8,10 @@ import torch
 from hyplib.types import Hypothesis, LabelColumn, Scores
 
 from .correlation import _normal_quantile
-from .histogram import LabelHistogram
+from .histogram import HistogramInspector
 
 
-class MutualInfo:
+class MutualInfo(HistogramInspector):
     """MI in nats between each unit, cut into ``bins`` quantile bins, and each hypothesis.
 
     A categorical hypothesis gives one MI across its classes (one score column per
@@ -29,23 +29,12 @@ class MutualInfo:
     """
 
     name = "mutual_info"
-    rank_by_abs = False
 
     def __init__(self, n_units: int, columns, device, bins: int = 16, warmup: int = 16384,
                  confidence: float = 0.95):
-        self.columns = list(columns)
-        self.confidence = confidence
-        levels = torch.arange(1, bins, dtype=torch.float64) / bins
-        self.hist = LabelHistogram(n_units, len(self.columns), levels, warmup, device,
-                                   extents=False)
+        super().__init__(n_units, columns, device, bins=bins, warmup=warmup,
+                         confidence=confidence, extents=False)
         self.hyp_columns, self.classes = _class_table(self.columns, device)
-
-    @classmethod
-    def accepts(cls, hypothesis: Hypothesis) -> bool:
-        return hypothesis.kind in ("binary", "categorical")
-
-    def update(self, x: torch.Tensor, y: torch.Tensor) -> None:
-        self.hist.update(x, y)
 
     def scores(self) -> list[Scores]:
         counts = self.hist.tally().counts
@@ -69,12 +58,6 @@ class MutualInfo:
         count = torch.full_like(mi, n)
         return [Scores(mm, mm - half, mm + half, count, "mi", columns=self.hyp_columns),
                 Scores(mi, mi - half, mi + half, count, "mi_plugin", columns=self.hyp_columns)]
-
-    def state_dict(self) -> dict:
-        return self.hist.state_dict()
-
-    def load_state_dict(self, state: dict) -> None:
-        self.hist.load_state_dict(state)
 
 
 def _class_table(columns: list[LabelColumn], device) -> tuple[list[LabelColumn], torch.Tensor]:
