@@ -57,10 +57,10 @@ def _label_batch(batch: dict[str, list], indices: list[int], hyp: Hypothesis) ->
         except (ValueError, TypeError) as exc:
             raise AnnotationError(f"{exc} (record {indices[i]})") from None
         if len(arr) != len(want):
-            text = batch["text"][i]
+            text = f" (text starts {batch['text'][i][:40]!r})" if "text" in batch else ""
             raise AnnotationError(
                 f"hypothesis {hyp.name!r} gave {len(arr)} labels for record {indices[i]}, which "
-                f"has {len(want)} {hyp.level} symbols (text starts {text[:40]!r}); a {hyp.level}-"
+                f"has {len(want)} {hyp.level} symbols{text}; a {hyp.level}-"
                 f"level hypothesis must return one label per {hyp.level}")
         if not np.isfinite(arr).all():
             at = int(np.flatnonzero(~np.isfinite(arr))[0])
@@ -93,7 +93,7 @@ def annotate(data: datasets.Dataset, hypotheses: list[Hypothesis], batch_size: i
                       disable=not progress) as bar:
                 for lo in range(0, len(data), batch_size):
                     batch = data[lo:lo + batch_size]
-                    indices = list(range(lo, lo + len(batch["text"])))
+                    indices = list(range(lo, min(lo + batch_size, len(data))))
                     for h in missing:
                         writers[h.name].write_batch(_label_batch(batch, indices, h))
                     bar.update(len(indices))

@@ -20,12 +20,13 @@ import numpy as np
 import torch
 from tqdm.auto import tqdm
 
-from .align import align, symbol_spans
+from .align import PIXEL_BUDGET, Upsampler, align, feature_map, image_means, pixel_grids, symbol_spans
 from .annotate import Labels, annotate, label_matrix
 from .errors import BehaviourError, HyplibError
 from .behaviour_cache import BehaviourStore, model_fingerprint
 from .extract import record, resolve_layers
 from .models import TextModel
+from .models.vision import ImageModel
 from .plugins import Catalog, catalog as default_catalog
 from .results import Result, as_list
 from .stopping import settled
@@ -83,7 +84,7 @@ def _check_finite(x: torch.Tensor, model: str, layer: str, counts: np.ndarray, i
 
 
 def inspect(
-    models: TextModel | Sequence[TextModel],
+    models: TextModel | ImageModel | Sequence[TextModel | ImageModel],
     data: datasets.Dataset,
     hypotheses: Sequence[Hypothesis | str],
     inspectors: Sequence[str | type] = ("correlation",),
@@ -102,6 +103,7 @@ def inspect(
     behaviour_cache: bool = False,
     progress: bool = True,
     catalog: Catalog | None = None,
+    pixel_budget: int = PIXEL_BUDGET,
 ) -> Result:
     """Score every unit of the chosen layers against every hypothesis with every inspector.
 
@@ -117,9 +119,14 @@ def inspect(
     current one runs. With ``behaviour_cache`` a full pass keeps the aligned behaviours on disk
     (:mod:`hyplib.behaviour_cache`) and later queries on the same model, layers and data read
     them instead of running the model.
+
+    Image models (:class:`~hyplib.models.vision.ImageModel`) take ``pixel`` and ``record``
+    hypotheses: each feature map is upsampled bilinearly to the record's label grid in chunks
+    of at most ``pixel_budget`` (pixel, unit) values, and a whole image's behaviour is the
+    map's spatial mean (``pool`` applies to text).
     """
     start = time.perf_counter()
-    models = [models] if isinstance(models, TextModel) else list(models)
+    models = [models] if isinstance(models, (TextModel, ImageModel)) else list(models)
     cat = catalog or default_catalog()
     hyps = _resolve(hypotheses, "hypotheses", cat)
     if not hyps:
@@ -138,6 +145,7 @@ def inspect(
         raise HyplibError("the data set has no records: check the data path or filter")
     dev = pick_device(device)
     plan = _plan_layers(models, layers, dev)
+    _check_levels(plan, hyps, behaviour_cache)
     levels = _levels(hyps, annotate(data, hyps, progress=progress), insp, dev)
     order = _order(len(data), seed, max_records, sample)
 
@@ -155,7 +163,7 @@ def inspect(
             for m, chosen in plan.items():
                 with autocast:
                     _update_model(m, chosen, encoded[m], ids, levels, spans, ys, makers,
-                                  state, pool, dev, stores)
+                                  state, pool, dev, stores, pixel_budget)
             for lv in levels:
                 n_symbols[lv.name] += int(ys[lv.name].shape[0])
             read += len(ids)
@@ -200,7 +208,22 @@ def _closing(stores: dict, complete) -> Iterator[None]:
             store.close(ok and complete())
 
 
-def _plan_layers(models: list[TextModel], layers, dev) -> dict[TextModel, list[str]]:
+def _check_levels(plan: dict, hyps: list[Hypothesis], behaviour_cache: bool) -> None:
+    """Text models take char, word and record hypotheses; image models pixel and record ones."""
+    for m in plan:
+        image = isinstance(m, ImageModel)
+        wrong = [h.name for h in hyps if h.level in (("char", "word") if image else ("pixel",))]
+        if wrong:
+            kind = "an image" if image else "a text"
+            takes = "pixel and record" if image else "char, word and record"
+            raise HyplibError(f"model {m.name!r} is {kind} model: it takes {takes} hypotheses, "
+                              f"not {', '.join(wrong[:5])}")
+    if behaviour_cache and any(h.level == "pixel" for h in hyps):
+        raise HyplibError("the behaviour cache does not keep pixel-level behaviours (pixels × "
+                          "units floats per image): drop behaviour_cache (--behaviour-cache)")
+
+
+def _plan_layers(models: list, layers, dev) -> dict:
     """Each model's layers, checked; models moved to the device."""
     plan = {}
     for m in models:
@@ -241,11 +264,12 @@ def _prefetch(data, order, batch_size, levels, plan, dev) -> Iterator[tuple]:
 
     def prepare(ids):
         batch = data[ids]
-        spans = {lv.name: symbol_spans(batch, lv.name) for lv in levels}
+        spans = {lv.name: pixel_grids(batch) if lv.name == "pixel" else
+                 symbol_spans(batch, lv.name) for lv in levels}
         ys = {lv.name: label_matrix(lv.labels, ids) for lv in levels}
         if pin:
             ys = {k: v.pin_memory() for k, v in ys.items()}
-        return ids, spans, ys, {m: m.encode(batch["text"]) for m in plan}
+        return ids, spans, ys, {m: m.encode(batch[getattr(m, "field", "text")]) for m in plan}
 
     starts = range(0, len(order), batch_size)
     with ThreadPoolExecutor(1) as pool:
@@ -258,25 +282,48 @@ def _prefetch(data, order, batch_size, levels, plan, dev) -> Iterator[tuple]:
 
 
 def _update_model(m, chosen, enc, ids, levels, spans, ys, makers, state, pool, dev,
-                  stores: dict) -> None:
+                  stores: dict, pixel_budget: int) -> None:
     """Feed one model's behaviours on the batch to every layer × level × inspector."""
-    for lv, layer, x in _model_behaviours(m, chosen, enc, ids, levels, spans, pool, dev, stores):
+    behaviours = (_image_behaviours(m, chosen, enc, ids, levels, spans, dev, pixel_budget)
+                  if isinstance(m, ImageModel) else
+                  _model_behaviours(m, chosen, enc, ids, levels, spans, pool, dev, stores))
+    for lv, layer, rows, x in behaviours:
+        y = ys[lv.name] if rows is None else ys[lv.name].index_select(0, rows)
         for name, cols in lv.inspector_columns.items():
             key = (m.name, layer, lv.name, name)
             if key not in state:
                 state[key] = makers[name](x.shape[1], [lv.columns[i] for i in cols.tolist()],
                                           dev)
-            state[key].update(x, ys[lv.name].index_select(1, cols))
+            state[key].update(x, y.index_select(1, cols))
+
+
+def _image_behaviours(m, chosen, enc, ids, levels, grids, dev, budget) -> Iterator[tuple]:
+    """(level, layer, rows, behaviour) of an image model: each pixel chunk with its label rows
+    (:class:`~hyplib.align.Upsampler`); whole images with all rows (``None``)."""
+    with record(m.module, chosen, m.name) as seen:
+        m.forward(enc, dev)
+    for layer in chosen:
+        fmap = feature_map(seen[layer], layer)
+        b, units = fmap.shape[:2]
+        _check_finite(fmap.flatten(2).transpose(1, 2).reshape(-1, units), m.name, layer,
+                      np.full(b, fmap.shape[2] * fmap.shape[3]), ids)
+        for lv in levels:
+            if lv.name == "pixel":
+                for rows, x in Upsampler(grids["pixel"], budget).chunks(fmap):
+                    yield lv, layer, rows, x
+            else:
+                yield lv, layer, None, image_means(fmap)
 
 
 def _model_behaviours(m, chosen, enc, ids, levels, spans, pool, dev, stores) -> Iterator[tuple]:
-    """(level, layer, symbols × units behaviour): from the behaviour cache when it holds them
-    all, else from the model (written to the cache when one is being filled)."""
+    """(level, layer, None, symbols × units behaviour): from the behaviour cache when it holds
+    them all, else from the model (written to the cache when one is being filled)."""
     mine = [stores.get((m, layer, lv.name)) for lv in levels for layer in chosen]
     if mine and all(st is not None and st.reader is not None for st in mine):
         for lv in levels:
             for layer in chosen:
-                yield lv, layer, stores[(m, layer, lv.name)].read(ids).to(dev, non_blocking=True)
+                yield (lv, layer, None,
+                       stores[(m, layer, lv.name)].read(ids).to(dev, non_blocking=True))
         return
     with record(m.module, chosen, m.name) as seen:
         m.forward(enc, dev)
@@ -288,7 +335,7 @@ def _model_behaviours(m, chosen, enc, ids, levels, spans, pool, dev, stores) -> 
             _check_finite(x, m.name, layer, counts, ids)
             if stores:
                 stores[(m, layer, lv.name)].write(ids, x)
-            yield lv, layer, x
+            yield lv, layer, None, x
 
 
 def _converged(state: dict, insp: dict, tolerance: float, top_k: int | None) -> bool:

@@ -29,7 +29,8 @@ def resolve_layers(module: nn.Module, names: Sequence[str], model: str = "model"
 
 def as_behaviour(output, layer: str, batch_first: bool = True) -> torch.Tensor:
     """A layer's output as (batch, positions, units): the first tensor of a tuple output
-    (an LSTM's per-step states), sequences kept as they are, (batch, units) as one position."""
+    (an LSTM's per-step states), sequences kept as they are, (batch, units) as one position;
+    a conv layer's (batch, channels, h, w) feature map is kept as it is."""
     if isinstance(output, (tuple, list)):
         output = output[0]
     if isinstance(output, nn.utils.rnn.PackedSequence):
@@ -40,9 +41,10 @@ def as_behaviour(output, layer: str, batch_first: bool = True) -> torch.Tensor:
         raise BehaviourError(f"layer {layer!r} returned {type(output).__name__}, not a tensor")
     if output.dim() == 2:
         return output[:, None, :]
-    if output.dim() != 3:
+    if output.dim() not in (3, 4):
         raise BehaviourError(f"layer {layer!r} returned shape {tuple(output.shape)}; expected "
-                             f"(batch, positions, units) or (batch, units)")
+                             f"(batch, positions, units), (batch, units) or a feature map "
+                             f"(batch, channels, h, w)")
     return output
 
 

@@ -8,9 +8,9 @@ from typing import Any, Callable, Literal, NamedTuple, Protocol, Sequence, runti
 import numpy as np
 
 Kind = Literal["binary", "categorical", "continuous"]
-Level = Literal["char", "word", "record"]
+Level = Literal["char", "word", "pixel", "record"]
 KINDS: tuple[str, ...] = ("binary", "categorical", "continuous")
-LEVELS: tuple[str, ...] = ("char", "word", "record")
+LEVELS: tuple[str, ...] = ("char", "word", "pixel", "record")
 
 
 @dataclass(frozen=True)
@@ -19,8 +19,10 @@ class Hypothesis:
 
     ``fn`` takes a batch of records in Hugging Face's column form (``{"text": [...], ...}``)
     and returns one label sequence per record: one label per character (``level="char"``),
-    per word (``"word"``, words given by the record's ``word_spans``), or a single label
-    (``"record"``). Categorical labels may be class names or indices into ``classes``.
+    per word (``"word"``, words given by the record's ``word_spans``), per pixel of an image's
+    label grid (``"pixel"``: a (``height``, ``width``) array, or its row-major flattening), or a
+    single label (``"record"``). Categorical labels may be class names or indices into
+    ``classes``.
     """
 
     name: str
