@@ -1,0 +1,53 @@
+"""Image concepts for hyplib: per-pixel masks from PNG label maps and the Broden layout, the 11
+basic colour terms, a generated scene set with exact masks, image-level class labels; every
+torchvision classifier and a CNN trained on the scenes; study ``bau2017`` (NetDissect).
+
+``HYPLIB_BRODEN`` (a Broden folder) adds the data set ``broden`` and one hypothesis per Broden
+category (``vision.broden.object``, ...).
+"""
+import os
+
+from hyplib import hookimpl
+
+
+@hookimpl
+def hyplib_hypotheses():
+    from . import colour, scenes
+
+    return colour.HYPOTHESES + scenes.HYPOTHESES + _broden()[1]
+
+
+@hookimpl
+def hyplib_datasets():
+    from . import scenes
+
+    return [scenes.SOURCE] + _broden()[0]
+
+
+@hookimpl
+def hyplib_models():
+    import torchvision
+
+    from hyplib.models import ModelRecipe
+    from hyplib.models.vision import torchvision_model
+
+    from . import cnn
+
+    def build(name):
+        return lambda progress=True, **kw: torchvision_model(name, progress=progress, **kw)
+
+    return cnn.RECIPES + [ModelRecipe(n, build(n), f"torchvision {n} with its default weights")
+                          for n in torchvision.models.list_models(module=torchvision.models)]
+
+
+def _broden():
+    """The Broden data source and hypotheses when ``HYPLIB_BRODEN`` names a folder."""
+    root = os.environ.get("HYPLIB_BRODEN")
+    if not root:
+        return [], []
+    from hyplib.data import DataSource
+
+    from .masks import broden, broden_hypotheses
+
+    return ([DataSource("broden", lambda split=None: broden(root, split)[0], f"Broden at {root}")],
+            broden_hypotheses(root))
