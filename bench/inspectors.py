@@ -20,9 +20,10 @@ top-10 and random-10 probes, the intervals) against NeuroX's ``train_logistic_re
 + ``evaluate_probe`` (its defaults: batch 32, Adam at 1e-3, ``--neurox-epochs`` 10; on units
 standardised with the training split's mean and sd, timed), both with ``lambda_l1 = lambda_l2
 = 1e-5``, on the same split (hyplib's hashed held-out 20%); both accuracies are on every
-held-out symbol. hyplib runs twice: with its defaults (a 20,000-symbol training reservoir, 40
-epochs), and "matched" (every training symbol in the reservoir, as NeuroX trains on,
-``--probe-epochs`` 5, ``--probe-lr`` 0.03).
+held-out symbol. hyplib runs twice: with its defaults (a training reservoir of 96 symbols per
+unit, here every training symbol, and about 1,600 minibatch steps of final fit, here 5 epochs),
+and with a ``--probe-small-reservoir`` (20,000) symbol reservoir, its earlier default, to show
+what too few symbols per weight cost.
 
 Each part is repeated ``--repeats`` times, the sides interleaved; medians are reported. The
 torch code runs with torch's default thread count and with each of ``--also-threads`` (1).
@@ -48,7 +49,6 @@ import argparse  # noqa: E402 - after the environment is set for torch's OpenMP
 import contextlib  # noqa: E402
 import functools  # noqa: E402
 import gc  # noqa: E402
-import inspect  # noqa: E402
 import io  # noqa: E402
 import platform  # noqa: E402
 import resource  # noqa: E402
@@ -401,7 +401,9 @@ def hyplib_probe(w: Workload, test: np.ndarray, batch: int, **kwargs):
     scores = {s.metric: s for s in probe.scores()}
     seconds = time.perf_counter() - start
     assert scores["accuracy"].n.item() == test.sum()  # every held-out symbol, as NeuroX
-    return seconds, scores["accuracy"].score.item(), tensor_mib(probe.state_dict())
+    fit = (min(probe.train.size, probe.train.seen), probe.fit_epochs(
+        min(probe.train.size, probe.train.seen)), probe.lr, probe.minibatch)
+    return seconds, scores["accuracy"].score.item(), tensor_mib(probe.state_dict()), fit
 
 
 def neurox_probe(linear_probe, w: Workload, test: np.ndarray, epochs: int, l1: float, l2: float):
@@ -424,11 +426,8 @@ def part_b(w: Workload, args, threads: list[int]) -> tuple[list[dict], dict]:
     test = held_out(torch.arange(n), 0, 0.2).numpy()
     n_train, n_test = int((~test).sum()), int(test.sum())
     linear_probe, why = import_neurox()
-    configs = {
-        "defaults": {},
-        "matched": {"train_size": n_train, "epochs": args.probe_epochs, "lr": args.probe_lr},
-    }
-    hyplib_probe(w, test, args.batch_size, **configs["matched"])  # warm-up
+    configs = {"defaults": {}, "small reservoir": {"train_size": args.probe_small_reservoir}}
+    hyplib_probe(w, test, args.batch_size)  # warm-up
     runs = Runs()
     suffix = {t: f", {t} torch thread{'s' if t > 1 else ''}" for t in threads}
     hname = {(c, t): f"hyplib probe ({c}){suffix[t]}" for c in configs for t in threads}
@@ -438,8 +437,8 @@ def part_b(w: Workload, args, threads: list[int]) -> tuple[list[dict], dict]:
         for t in threads:
             with torch_threads(t):
                 for c, kw in configs.items():
-                    sec, acc, _ = runs.run(hname[c, t], hyplib_probe, w, test,
-                                           args.batch_size, **kw)
+                    sec, acc, *_ = runs.run(hname[c, t], hyplib_probe, w, test,
+                                            args.batch_size, **kw)
                     line.append(f"{hname[c, t]} {sec:.2f} s, accuracy {acc:.4f}")
                 if linear_probe is not None and rep < args.neurox_repeats:
                     sec, acc, _ = runs.run(nname[t], neurox_probe, linear_probe, w, test,
@@ -451,22 +450,18 @@ def part_b(w: Workload, args, threads: list[int]) -> tuple[list[dict], dict]:
     k = len(w.target.classes)
     common = (f"{k} classes in {len(w.planted['target'])} units + noise; {n_train:,} training "
               f"/ {n_test:,} held-out symbols (hyplib's hashed split, seed 0)")
-    defaults = {k: v.default for k, v in inspect.signature(Probe).parameters.items()}
-    probe_kw = {c: {**defaults, **kw} for c, kw in configs.items()}
     rows, summary = [], {}
     for (c, t), name in hname.items():
         acc = med(e[0] for e in runs.extra[name])
-        state = runs.extra[name][-1][1]
-        kw = probe_kw[c]
+        state, (size, epochs, lr, minibatch) = runs.extra[name][-1][1:]
         ratio = runs.ratio(nname[t], name) if nname[t] in runs.seconds else None
-        summary[c, t] = (ratio, acc)
+        summary[c, t] = (ratio, acc, size, epochs, lr)
         rows.append(runs.row(
             name, part="b", ratio=None if ratio is None else round(ratio, 1),
             accuracy=round(acc, 4), tensor_mib=round(state, 1),
             what=common + f"; streamed in batches of {args.batch_size:,} (Adam, minibatch "
-                 f"{kw['minibatch']}, lr {kw['lr']}), then {kw['epochs']} epochs over a "
-                 f"{min(kw['train_size'], n_train):,}-symbol training reservoir"
-                 + (" (all of them)" if kw["train_size"] >= n_train else "")
+                 f"{minibatch}, lr {lr}), then {epochs} epochs over a {size:,}-symbol "
+                 "training reservoir" + (" (all of them)" if size >= n_train else "")
                  + "; scores() includes the top-10 / random-10 probes and the intervals",
             notes=f"state {state:.0f} MiB (reservoirs of training and held-out symbols, "
                   f"weights, Adam moments); l1 = l2 = 1e-5 on standardised units"))
@@ -481,7 +476,7 @@ def part_b(w: Workload, args, threads: list[int]) -> tuple[list[dict], dict]:
     for t, name in nname.items():
         acc = med(e[0] for e in runs.extra[name])
         weights = runs.extra[name][-1][1]
-        summary["neurox", t] = (None, acc)
+        summary["neurox", t] = (None, acc, None, None, None)
         rows.append(runs.row(
             name, part="b", ratio=1.0, accuracy=round(acc, 4), tensor_mib=round(weights, 2),
             what=common + f"; its defaults: batch 32, Adam lr 1e-3, {args.neurox_epochs} epochs "
@@ -522,9 +517,8 @@ def main(argv=None) -> int:
     p.add_argument("--pearson-pairs", type=int, default=300, help="naive pairs actually timed")
     p.add_argument("--mi-pairs", type=int, default=100, help="naive pairs actually timed")
     p.add_argument("--bin-units", type=int, default=20, help="naive units binned, timed")
-    p.add_argument("--probe-epochs", type=int, default=5,
-                   help="hyplib probe, matched run: final-fit epochs over all training symbols")
-    p.add_argument("--probe-lr", type=float, default=0.03, help="hyplib probe, matched run")
+    p.add_argument("--probe-small-reservoir", type=int, default=20_000,
+                   help="hyplib probe, second run: this training reservoir (default: 20,000)")
     p.add_argument("--neurox-epochs", type=int, default=10, help="NeuroX's default")
     p.add_argument("--repeats", type=int, default=3)
     p.add_argument("--neurox-repeats", type=int, default=3)
@@ -583,28 +577,24 @@ def main(argv=None) -> int:
             + " than the per-pair scipy/sklearn loop (target ≥ 200×).")
     if summary.get("b"):
         b = summary["b"]
-        probe_defaults = {k: v.default for k, v in inspect.signature(Probe).parameters.items()}
         nx = {k[1]: v[1] for k, v in b.items() if k[0] == "neurox"}
         if "best" in b:
-            (ratio, t, t_nx), (d_ratio, d_t, _) = b["best"]["matched"], b["best"]["defaults"]
+            ratio, t, t_nx = b["best"]["defaults"]
             lines.append(
-                f"**(b)** each at its faster thread count: hyplib's probe (matched, "
-                f"{plural(t)}) is **{ratio:.1f}×** faster than NeuroX's ({plural(t_nx)}), "
-                f"target ≥ 5×; with its defaults ({plural(d_t)}) {d_ratio:.1f}×. Per thread "
-                "count:")
+                f"**(b)** each at its faster thread count: hyplib's probe with its defaults "
+                f"({plural(t)}) is **{ratio:.1f}×** faster than NeuroX's ({plural(t_nx)}), "
+                "target ≥ 5×. Per thread count:")
         for t in threads:
-            ratio, acc = b["matched", t]
+            ratio, acc, size, epochs, lr = b["defaults", t]
             if ratio is None or t not in nx:
                 continue
-            d_ratio, d_acc = b["defaults", t]
+            s_ratio, s_acc, s_size, s_epochs, _ = b["small reservoir", t]
             lines.append(
-                f"- with {plural(t)}: hyplib's probe is **{ratio:.1f}×** faster than "
+                f"- with {plural(t)}: hyplib's probe with its defaults (a {size:,}-symbol "
+                f"reservoir, {epochs} epochs, lr {lr}) is **{ratio:.1f}×** faster than "
                 f"NeuroX's (target ≥ 5×) at held-out accuracy {acc:.4f} vs NeuroX's "
-                f"{nx[t]:.4f}, with every training symbol in its reservoir, "
-                f"{args.probe_epochs} epochs, lr {args.probe_lr}; with its defaults (a "
-                f"{probe_defaults['train_size']:,}-symbol reservoir, "
-                f"{probe_defaults['epochs']} epochs, lr {probe_defaults['lr']}) "
-                f"{d_ratio:.1f}× at {d_acc:.4f}.")
+                f"{nx[t]:.4f}; with a {s_size:,}-symbol reservoir ({s_epochs} epochs) "
+                f"{s_ratio:.1f}× at {s_acc:.4f}.")
     cols = ["part", "implementation", "seconds", "ratio", "accuracy", "peak_rss_mib",
             "peak_over_start_mib", "tensor_mib", "what", "notes"]
     lines += ["", "`peak_rss_mib`: the process's peak RSS during that implementation's runs "
