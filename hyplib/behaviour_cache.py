@@ -30,11 +30,11 @@ def model_fingerprint(module: torch.nn.Module) -> str:
 
 def symbol_offsets(data: datasets.Dataset, level: str) -> np.ndarray:
     """Where each record's symbols start in the data set's symbol order (n_records + 1)."""
+    view = data.with_format("arrow")  # the records themselves, also after select/shuffle
     if level == "char":
-        counts = pc.utf8_length(data.data.column("text")).to_numpy(zero_copy_only=False)
+        counts = pc.utf8_length(view["text"]).to_numpy(zero_copy_only=False)
     elif level == "word":
-        counts = pc.list_value_length(data.data.column("word_spans")).to_numpy(
-            zero_copy_only=False)
+        counts = pc.list_value_length(view["word_spans"]).to_numpy(zero_copy_only=False)
     else:
         counts = np.ones(len(data), dtype=np.int64)
     return np.concatenate([[0], np.cumsum(counts)]).astype(np.int64)

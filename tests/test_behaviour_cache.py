@@ -52,3 +52,13 @@ def test_weights_are_part_of_the_key(planted, records, cache):
     planted.module.register_buffer("bias", __import__("torch").ones(1))
     inspect(planted, records, [digit], behaviour_cache=True, progress=False)
     assert len(list(cache.iterdir())) == 2
+
+
+def test_a_selected_subset_has_its_own_offsets(planted, records, cache):
+    """``data.select`` keeps the parent table underneath: offsets must follow the selection."""
+    subset = records.shuffle(seed=3).select(range(0, len(records), 3))
+    first = inspect(planted, subset, [digit], behaviour_cache=True, progress=False)
+    planted.module.forward = None  # any call would fail: the cache must serve the subset
+    again = inspect(planted, subset, [digit], behaviour_cache=True, progress=False)
+    np.testing.assert_allclose(again.table["score"].to_numpy(), first.table["score"].to_numpy(),
+                               atol=1e-6)
