@@ -4,9 +4,9 @@ from .hookspecs import hookimpl
 
 @hookimpl
 def hyplib_models():
-    from .models import charlm, wordlm
+    from .models import charlm, hf, wordlm
 
-    return [*charlm.RECIPES.values(), *wordlm.RECIPES.values()]
+    return [*charlm.RECIPES.values(), *wordlm.RECIPES.values(), *hf.RECIPES.values()]
 
 
 @hookimpl
