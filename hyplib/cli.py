@@ -49,7 +49,11 @@ def _inspect(args) -> int:
     from .plugins import catalog
 
     cat = catalog()
-    recipe = cat.get("models", args.model)
+    if args.model.startswith("hf:"):
+        from .models import hf
+        recipe = hf.recipe(args.model)
+    else:
+        recipe = cat.get("models", args.model)
     hypotheses = cat.select("hypotheses", args.hypotheses)
     inspectors = [cat.get("inspectors", name) for name in args.inspector]
     inspector_args: dict[str, dict] = {}
@@ -119,7 +123,8 @@ def parser() -> argparse.ArgumentParser:
     ls.set_defaults(func=_list)
 
     ins = sub.add_parser("inspect", help="score a model's units against hypotheses")
-    ins.add_argument("--model", required=True, help="model recipe name (see `hyplib list models`)")
+    ins.add_argument("--model", required=True, help="model recipe name (see `hyplib list models`), "
+                     "or hf:PATH-OR-HUB-ID for a Hugging Face model")
     ins.add_argument("--layer", action="append", help="dotted layer name; repeat for several "
                                                       "(default: the model's own choice)")
     ins.add_argument("--data", required=True, help="data set name or path (json/csv/parquet/txt)")
