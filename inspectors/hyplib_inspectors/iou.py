@@ -15,28 +15,31 @@ class IoU(HistogramInspector):
     ``quantile`` (top 0.5%) threshold and L a binary column (a categorical hypothesis: each
     class); the unit is a ``"detector"`` (1, else 0) where IoU > ``detect``.
 
-    The threshold comes from a streaming quantile sketch of every symbol
-    (:class:`~hyplib_inspectors.quantile.QuantileSketch`, ``sketch_k`` items per level; its
-    rank error is :meth:`rank_error`). NetDissect-Lite then counts |A ∩ L| in a second pass;
-    here, in one pass, each unit also keeps a fine histogram of its activations jointly with
-    the labels (:class:`~hyplib_inspectors.histogram.LabelHistogram`: counts of all symbols and
-    of each column's positives per bin, and each bin's smallest and largest value), from which
-    the intersection at any threshold is read once the threshold is known. Its edges are set
-    once, at quantiles of the first ``warmup`` symbols (a seeded sample in the engine's record
-    order), refined in the tail: ``bins // 4`` bins evenly in level up to
-    ``q0 = 1 - 8(1 - quantile)`` (0.96), the rest evenly from ``q0`` to 1. The counts are exact
-    at every edge, so the bin holding the threshold's rank ``quantile·(n-1)`` is known exactly;
-    the sketch's value is clamped into that bin's extent. The symbols of that bin above the
-    threshold (by rank; none when the bin holds one value, so ties and discrete activations are
-    exact) are split between label and not in proportion: |A ∩ L| is off by at most that bin's
-    count, about ``(1 - q0) / (3/4·bins)`` of the symbols (0.01% by default, 2% of |A|) while
-    the first symbols represent the rest; on an adversarial order (sorted activations) the
-    bin is wide and so is the interval. Interval: ``± z·SE`` around the smallest and the largest
-    IoU any split of that bin allows, with SE the delta-method standard error of the IoU at an
-    estimated quantile threshold (:func:`_standard_error`; it needs each label's rate near the
-    threshold, read from the bins within ``n(1 - quantile)/2`` ranks of it); the detector's
-    interval is that interval's ends against ``detect``. Memory: ``units × bins × (1 + columns)`` float64 counts, about ``1.5·sketch_k``
-    floats per unit for the sketch, and ``warmup`` rows until the edges are set.
+    One pass, two structures per unit. The threshold comes from a streaming quantile sketch
+    of every symbol (:class:`~hyplib_inspectors.quantile.QuantileSketch`, ``sketch_k`` items
+    per level; its rank error bound is :meth:`rank_error`). NetDissect-Lite counts |A ∩ L| in a
+    second pass; here a fine histogram of activations jointly with the labels
+    (:class:`~hyplib_inspectors.histogram.LabelHistogram`: per bin, the count of all symbols
+    and of each column's positives, and the smallest and largest value) gives the
+    intersection at the threshold once it is known. Its edges are set once, at quantiles of
+    the first ``warmup`` symbols (a seeded sample in the engine's record order), refined in
+    the tail: ``bins // 4`` bins evenly in level up to ``q0 = 1 - 8(1 - quantile)`` (0.96),
+    the rest evenly from ``q0`` to 1. Counts are exact at every edge, so the bin holding the
+    threshold's rank ``quantile·(n-1)`` is known exactly, and the sketch's value is clamped
+    into that bin's extent. That bin's symbols above the threshold (by rank; none when the
+    bin holds one value, so ties and discrete activations are exact) are split between label
+    and not in proportion: |A ∩ L| is off by at most the bin's count, about
+    ``(1 - q0) / (3/4·bins)`` of the symbols (0.01% by default, 2% of |A|) while the first
+    symbols represent the rest; on an adversarial order (sorted activations) the bin is wide,
+    and so is the interval.
+
+    Interval: ``± z·SE`` around the smallest and the largest IoU any split of that bin allows,
+    SE being the delta-method standard error of an IoU at an estimated quantile threshold
+    (:func:`_standard_error`, with each label's rate near the threshold read from the bins
+    within ``n(1 - quantile)/2`` ranks of it); the detector's interval is that interval's ends
+    against ``detect``. Memory, whatever the number of symbols: ``units × bins × (1 +
+    columns)`` float64 counts, at most about ``3·sketch_k`` floats per unit for the sketch,
+    and ``warmup`` rows until the edges are set.
     """
 
     name = "iou"
