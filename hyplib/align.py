@@ -23,7 +23,7 @@ import torch.nn.functional as F
 from .errors import AnnotationError, BehaviourError
 
 POOLS = ("first", "last", "mean")
-PIXEL_BUDGET = 1 << 24  # at most this many (pixel, unit) values upsampled at once (64 MB)
+PIXEL_BUDGET = 1 << 22  # at most this many (pixel, unit) values upsampled at once (16 MB)
 
 
 def symbol_spans(batch: dict[str, list], level: str) -> list[np.ndarray]:

@@ -81,16 +81,21 @@ class ImageModel:
             return self.forward(self.encode(images), torch.device(device)).softmax(-1)
 
 
-def torchvision_model(name: str, weights: str | None = "DEFAULT", size: int | None = None,
+def torchvision_model(name: str, weights: str | None = "auto", size: int | None = None,
                       progress: bool = True) -> ImageModel:
     """torchvision's model ``name`` with ``weights`` (an enum name such as ``"IMAGENET1K_V1"``,
-    ``"DEFAULT"``, or None for a randomly initialised network), and the input size, mean and
-    std of the weights' own preprocessing."""
+    ``"DEFAULT"``, ``"auto"``: weights installed on this machine if any, else the default; or
+    None for a randomly initialised network), and the input size, mean and std of the
+    weights' own preprocessing."""
     import torchvision
 
     if name not in torchvision.models.list_models():
         raise UnknownNameError("models", name, torchvision.models.list_models())
-    enum = torchvision.models.get_model_weights(name).verify(weights) if weights else None
+    enums = torchvision.models.get_model_weights(name)
+    if weights == "auto":
+        local = [w for w in enums if _installed(w.url.rsplit("/", 1)[-1])]
+        weights = local[0] if local else "DEFAULT"
+    enum = enums.verify(weights) if weights else None
     if enum is not None:
         place_local_weights(enum.url)
     module = torchvision.models.get_model(name, weights=enum, progress=progress)
@@ -112,19 +117,27 @@ def _default_layers(module: torch.nn.Module) -> tuple[str, ...]:
     return ("layer4",) if hasattr(module, "layer4") else ()
 
 
-def place_local_weights(url: str) -> Path | None:
-    """Put the installed copy of the weights file behind ``url`` into torch.hub's checkpoint
-    cache, after checking its SHA-256 against the prefix in its name; None if there is none."""
-    filename = url.rsplit("/", 1)[-1]
-    target = Path(torch.hub.get_dir()) / "checkpoints" / filename
-    if target.exists() or filename not in LOCAL_WEIGHTS:
-        return target if target.exists() else None
+def _installed(filename: str) -> Path | None:
+    """The copy of a weights file installed by a pip package (:data:`LOCAL_WEIGHTS`), if any."""
+    if filename not in LOCAL_WEIGHTS:
+        return None
     module, inside = LOCAL_WEIGHTS[filename]
     spec = importlib.util.find_spec(module)
     if spec is None or not spec.submodule_search_locations:
         return None
     source = Path(spec.submodule_search_locations[0]) / inside
-    if not source.exists():
+    return source if source.exists() else None
+
+
+def place_local_weights(url: str) -> Path | None:
+    """Put the installed copy of the weights file behind ``url`` into torch.hub's checkpoint
+    cache, after checking its SHA-256 against the prefix in its name; None if there is none."""
+    filename = url.rsplit("/", 1)[-1]
+    target = Path(torch.hub.get_dir()) / "checkpoints" / filename
+    if target.exists():
+        return target
+    source = _installed(filename)
+    if source is None:
         return None
     check_hash_prefix(source)
     with atomic_path(target) as tmp:

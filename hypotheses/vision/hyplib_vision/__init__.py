@@ -36,7 +36,7 @@ def hyplib_models():
     def build(name):
         return lambda progress=True, **kw: torchvision_model(name, progress=progress, **kw)
 
-    return cnn.RECIPES + [ModelRecipe(n, build(n), f"torchvision {n} with its default weights")
+    return cnn.RECIPES + [ModelRecipe(n, build(n), f"torchvision {n} with ImageNet weights (those installed here, else the default)")
                           for n in torchvision.models.list_models(module=torchvision.models)]
 
 
