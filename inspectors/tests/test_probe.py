@@ -158,10 +158,11 @@ def test_control_task_errors_name_the_problem():
 
 
 def test_accuracy_and_f1_intervals_cover_the_bayes_accuracy():
-    """Binary, balanced, one unit at ±1 with unit noise: accuracy = macro-F1 = Φ(1)."""
+    """Binary, balanced, one unit at ±1 with unit noise: accuracy = macro-F1 = Φ(1); 200
+    seeded samples of 3,000 symbols (600 held out)."""
     truth, covered = stats.norm.cdf(1), np.zeros(2)
     b = hyplib.Hypothesis("b", lambda b: b)
-    for rep in range(20):
+    for rep in range(200):
         rng = np.random.default_rng(100 + rep)
         t = rng.integers(0, 2, 3000)
         x = rng.normal(size=(3000, 8)).astype(np.float32)
@@ -169,7 +170,7 @@ def test_accuracy_and_f1_intervals_cover_the_bayes_accuracy():
         m = _metrics(_stream(Probe(8, b.columns, "cpu", seed=rep, epochs=5), x,
                              t[:, None].astype(np.float32), 3000))
         covered += [m[k].low.item() <= truth <= m[k].high.item() for k in ("accuracy", "macro_f1")]
-    assert (covered >= 16).all(), covered
+    assert ((0.90 <= covered / 200) & (covered / 200 <= 0.99)).all(), covered
 
 
 def test_state_round_trips_and_scores_are_idempotent():
