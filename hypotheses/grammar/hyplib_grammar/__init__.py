@@ -8,21 +8,23 @@ from . import boolean, brackets, python
 
 @hookimpl
 def hyplib_hypotheses():
-    from . import cfg
+    from . import agreement, cfg
 
-    return python.HYPOTHESES + brackets.HYPOTHESES + boolean.HYPOTHESES + cfg.HYPOTHESES
+    return (python.HYPOTHESES + brackets.HYPOTHESES + boolean.HYPOTHESES + cfg.HYPOTHESES
+            + agreement.HYPOTHESES)
 
 
 @hookimpl
 def hyplib_datasets():
-    from . import cfg
+    from . import agreement, cfg
 
-    return [cfg.SOURCE]
+    return [cfg.SOURCE, agreement.SOURCE]
 
 
 @hookimpl
 def hyplib_studies():
+    from .lakretz import LAKRETZ2019
     from .luigi import LUIGI_FSM
     from .studies import KARPATHY2015
 
-    return [KARPATHY2015, LUIGI_FSM]
+    return [KARPATHY2015, LUIGI_FSM, LAKRETZ2019]

@@ -1,0 +1,69 @@
+"""The lakretz2019 study: its model's cache and agreement test, and its quick run via the CLI."""
+import json
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pandas as pd
+import torch
+
+from hyplib_grammar import lakretz as L
+from hyplib_grammar.agreement import VERBS
+
+TINY = L.LakretzConfig(sentences=300, hidden=8, embed=8, epochs=1)
+
+
+def test_training_is_deterministic_and_cached(tmp_path, monkeypatch):
+    monkeypatch.setenv("HYPLIB_CACHE", str(tmp_path))
+    first = L.load(TINY, progress=False)
+    assert len(list((tmp_path / "models").glob("lakretz-*.pt"))) == 1
+    again = L.load(TINY, progress=False)
+    for k, v in first.module.state_dict().items():
+        assert torch.equal(v, again.module.state_dict()[k]), k
+    assert again.record == first.record and first.default_layers == ("lstm.0", "lstm.1")
+
+
+def test_agreement_compares_the_verb_with_its_other_form(tmp_path, monkeypatch):
+    monkeypatch.setenv("HYPLIB_CACHE", str(tmp_path))
+    model = L.load(TINY, progress=False)
+    data, deps = L.test_set(TINY, 60)
+    assert not set(data["text"]) & set(L.training_texts(TINY))
+    right = L.agreement(model, list(data["text"]), deps)
+    enc = model.encode(list(data["text"]))
+    with torch.no_grad():
+        logits = model.module(**enc.inputs)
+    for i in range(len(deps)):  # the same, one sentence at a time
+        row = logits[i, deps.loc[i, "verb"] - 1]
+        verb = deps.loc[i, "verb_word"]
+        want = row[model.index[verb]] > row[model.index[L.OTHER_FORM[verb]]]
+        assert bool(right[i]) == bool(want)
+    # a model that always prefers plural forms is right exactly on the plural subjects
+    plural_forms = [model.index[p] for pairs in VERBS.values() for _, p in pairs]
+    with torch.no_grad():
+        model.module.head.bias[plural_forms] += 1e4
+    np.testing.assert_array_equal(L.agreement(model, list(data["text"]), deps),
+                                  deps["plural"].to_numpy())
+
+
+def test_quick_run_judges_every_claim(tmp_path):
+    run = subprocess.run([sys.executable, "-m", "hyplib.cli", "repro", "lakretz2019", "--quick",
+                          "--out", str(tmp_path), "--quiet", "--device", "cpu"],
+                         capture_output=True, text=True, env=os.environ)
+    assert run.returncode == 0, run.stderr
+    folder = tmp_path / "lakretz2019"
+    record = json.loads((folder / "claims.json").read_text())
+    assert [c["id"] for c in record["claims"]] == [c.id for c in L.LAKRETZ2019.claims]
+    assert all(c["verdict"] in ("held", "not held") for c in record["claims"])
+    f = record["figures"]
+    assert all(0 <= f[f"accuracy.{c}"] <= 1 for c in L.CONDITIONS)
+    random = pd.read_csv(folder / "random_ablations.csv")
+    assert len(random) == L.DRAWS
+    drops = f["accuracy.attractor"] - random["attractor"]
+    assert np.isclose(f["ablation_excess.attractor"],
+                      f["ablation_drop.attractor"] - drops.mean())
+    assert np.isclose(f["ablation_margin.attractor"], f["ablation_drop.attractor"] - drops.max())
+    for name in ("agreement_accuracy.png", "best_abs_r.png", "number_units.png", "report.md",
+                 "scores.csv"):
+        assert (folder / name).stat().st_size > 500
+    assert "ablation.beyond_random" in run.stdout
