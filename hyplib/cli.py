@@ -125,12 +125,12 @@ def parser() -> argparse.ArgumentParser:
     ins = sub.add_parser("inspect", help="score a model's units against hypotheses")
     ins.add_argument("--model", required=True, help="model recipe name (see `hyplib list models`), "
                      "or hf:PATH-OR-HUB-ID for a Hugging Face model")
-    ins.add_argument("--layer", action="append", help="dotted layer name; repeat for several "
-                                                      "(default: the model's own choice)")
+    ins.add_argument("--layer", "--layers", action="extend", nargs="+", metavar="LAYER",
+                     help="dotted layer names, e.g. features.14 (default: the model's own choice)")
     ins.add_argument("--data", required=True, help="data set name or path (json/csv/parquet/txt)")
     ins.add_argument("--hypotheses", nargs="+", required=True, metavar="GLOB",
                      help="hypothesis names or globs, e.g. 'grammar.python.*'")
-    ins.add_argument("--inspector", nargs="+", default=["correlation"])
+    ins.add_argument("--inspector", "--inspectors", nargs="+", default=["correlation"])
     ins.add_argument("--inspector-arg", action="append", metavar="INSPECTOR.PARAM=VALUE",
                      help="an inspector's parameter, e.g. probe.k=20 or iou.quantile=0.99")
     ins.add_argument("--batch-size", type=int, default=32)

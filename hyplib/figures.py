@@ -83,3 +83,45 @@ def _save(fig, path: str | Path) -> Path:
         fig.savefig(tmp, dpi=110, format="png")
     plt.close(fig)
     return path
+
+
+def grouped_bars(frame: pd.DataFrame, path: str | Path, title: str = "", ylabel: str = "") -> Path:
+    """A PNG bar chart of a (groups × series) table of counts: one cluster of bars per row."""
+    groups, series = frame.index.astype(str), frame.columns.astype(str)
+    width = 0.8 / max(1, len(series))
+    fig, ax = plt.subplots(figsize=(max(4.5, 1.5 + 0.3 * len(groups) * len(series)), 3.6))
+    for j, name in enumerate(series):
+        bars = ax.bar(np.arange(len(groups)) + (j - (len(series) - 1) / 2) * width,
+                      frame.iloc[:, j].to_numpy(dtype=float), width, label=name)
+        ax.bar_label(bars, fmt="%d", fontsize=7)
+    ax.set_xticks(range(len(groups)), groups, rotation=20, ha="right")
+    ax.set_ylabel(ylabel)
+    ax.set_title(title, fontsize=10)
+    ax.legend(fontsize=8, frameon=False)
+    fig.tight_layout()
+    return _save(fig, path)
+
+
+def mask_overlays(images: list[np.ndarray], masks: list[np.ndarray], path: str | Path,
+                  titles: list[str] | None = None, title: str = "", columns: int = 4) -> Path:
+    """A PNG grid of images (h, w, 3 uint8), each dimmed outside its boolean mask (any size:
+    resized to the image) with the mask's outline drawn."""
+    rows = max(1, -(-len(images) // columns))
+    fig, axes = plt.subplots(rows, columns, figsize=(2.1 * columns, 2.2 * rows + 0.3),
+                             squeeze=False)
+    for ax in axes.flat:
+        ax.axis("off")
+    for i, (image, mask) in enumerate(zip(images, masks)):
+        h, w = image.shape[:2]
+        yy = np.minimum(np.arange(h) * mask.shape[0] // h, mask.shape[0] - 1)
+        xx = np.minimum(np.arange(w) * mask.shape[1] // w, mask.shape[1] - 1)
+        on = mask[yy[:, None], xx[None, :]]
+        ax = axes.flat[i]
+        ax.imshow(np.where(on[..., None], image, (image * 0.3).astype(np.uint8)))
+        if on.any() and not on.all():
+            ax.contour(on, levels=[0.5], colors="yellow", linewidths=0.8)
+        if titles:
+            ax.set_title(titles[i], fontsize=7)
+    fig.suptitle(title, fontsize=9)
+    fig.tight_layout()
+    return _save(fig, path)
