@@ -23,9 +23,10 @@ class QuantileSketch:
     Rank error: a compaction of weight-``w`` items moves any rank by ``-w``, ``0`` or ``+w``,
     with mean 0 given the past (the fresh coin). The sizes, hence the weights, depend only on
     how many symbols arrived in which batches, never on the values or their order, so by
-    Azuma–Hoeffding an estimated rank is off by more than ``sqrt(2·ln(2/δ)·Σw²)`` with
-    probability below ``δ``, for every unit and any order of the data (sorted included); it is
-    also never off by more than ``Σw``. :meth:`rank_error` gives the smaller of the two.
+    Azuma–Hoeffding the estimated rank of a value is off by more than ``sqrt(2·ln(2/δ)·Σw²)``
+    with probability below ``δ``, for every unit and any order of the data (sorted included);
+    it is also never off by more than ``Σw``. :meth:`rank_error` gives the smaller of the two
+    (with ``k = 2048``: about 0.17% of the symbols at 99%, from 10⁵ to 10⁷ symbols).
     Merging adds levels and error terms, then compacts.
     """
 
