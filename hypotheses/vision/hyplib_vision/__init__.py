@@ -40,6 +40,13 @@ def hyplib_models():
                           for n in torchvision.models.list_models(module=torchvision.models)]
 
 
+@hookimpl
+def hyplib_studies():
+    from .studies import BAU2017
+
+    return [BAU2017]
+
+
 def _broden():
     """The Broden data source and hypotheses when ``HYPLIB_BRODEN`` names a folder."""
     root = os.environ.get("HYPLIB_BRODEN")

@@ -101,9 +101,8 @@ def unit_masks(model, data, layer: str, unit: int, records: Sequence[int], thres
 
 def report(result: Result, hypotheses: Sequence, model, data, out: str | Path,
            units: int = 3, k: int = 4, device: str = "auto") -> tuple[pd.DataFrame, list[Path]]:
-    """Write ``unit_concepts.csv``, ``detector_counts.csv`` and its bar chart, and for each
-    layer the top images of its ``units`` best detectors with their masks; returns the unit
-    table and the files."""
+    """Write ``unit_concepts.csv``, ``detector_counts.csv`` and its bar chart, and the
+    :func:`overlays`; returns the unit table and the files."""
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     concepts = unit_concepts(result, hypotheses)
@@ -113,6 +112,14 @@ def report(result: Result, hypotheses: Sequence, model, data, out: str | Path,
     counts.to_csv(files[1])
     files.append(grouped_bars(counts, out / "detector_counts.png",
                               f"{model.name}: detectors (IoU > 0.04) per layer", "units"))
+    return concepts, files + overlays(concepts, model, data, out, units, k, device)
+
+
+def overlays(concepts: pd.DataFrame, model, data, out: str | Path, units: int = 3, k: int = 4,
+             device: str = "auto") -> list[Path]:
+    """For each layer, PNGs of the top ``k`` images of its ``units`` best units with each
+    unit's mask overlaid (``LAYER-unitN.png``)."""
+    files = []
     for layer, part in concepts[concepts["model"] == model.name].groupby("layer", sort=False):
         best = part.sort_values("iou", ascending=False).head(units)
         top, thresholds = top_images(model, data, layer, k, device=device)
@@ -120,7 +127,7 @@ def report(result: Result, hypotheses: Sequence, model, data, out: str | Path,
             images, masks = unit_masks(model, data, layer, row.unit, top[row.unit],
                                        float(thresholds[row.unit]), device)
             files.append(mask_overlays(
-                images, masks, out / f"{layer}-unit{row.unit}.png",
+                images, masks, Path(out) / f"{layer}-unit{row.unit}.png",
                 [f"record {r}" for r in top[row.unit]],
                 f"{row.unit_name}: {row.category} '{row.concept}', IoU {row.iou:.3f}"))
-    return concepts, files
+    return files
