@@ -39,6 +39,7 @@ from hyplib.figures import _save, heatmap
 from hyplib.intervene import ablate
 from hyplib.models.wordlm import WordLM, WordLMConfig, WordLSTM, train
 from hyplib.repro import Claim, Context, Outcome, Study, one_thread
+from hyplib.types import unit_name
 
 from .agreement import AGREEMENT, OTHER_FORM, corpus, dependency
 
@@ -51,8 +52,11 @@ DRAWS = 20        # random draws of TOP_K units
 NUMBER_UNIT = 0.5  # a unit "carries number" if |r| with subject_number >= 0.5
 CRITICAL = 0.05   # a unit is critical if ablating it alone costs 5 points of attractor accuracy
 CONDITIONS = ("simple", "congruent", "attractor")
-RUNTIME = ("full: about 5 min on 2 busy CPU cores (under 3 min of training, once, then cached; "
-           "1.5 min with the cached model); quick: about 20 s")
+INTACT, TOP = "intact", f"top {TOP_K} number units ablated"
+RANDOM = f"{TOP_K} random units ablated (mean)"
+RUNTIME = ("full: about 5 min on 2 busy CPU cores (3 min of training, once, then cached; about "
+           "2 min with the cached model), 6 min with start-up; quick: about 12 s of study, "
+           "20-60 s with the command's start-up")
 
 
 @dataclass(frozen=True)
@@ -149,33 +153,25 @@ def _run(ctx: Context) -> Outcome:
                          layers=list(model.default_layers), device=dev,
                          progress=ctx.progress, seed=ctx.seed)
         table = result.table
-        r = (table[table["metric"] == "r"].set_index(["hypothesis", "layer", "unit"])["score"])
+        r = table[table["metric"] == "r"].set_index(["hypothesis", "layer", "unit"])["score"]
         number = r.loc[NUMBER]
         top = number.abs().sort_values(ascending=False).index[:TOP_K]
         texts = list(data["text"])
         intact = agreement(model, texts, deps)
         with ablate(model, _units(top)):
             ablated = agreement(model, texts, deps)
-        rng = np.random.default_rng(ctx.seed)
-        pool = number.index.difference(top)
-        randoms = []
-        for _ in range(DRAWS):
-            chosen = pool[rng.choice(len(pool), TOP_K, replace=False)]
-            with ablate(model, _units(chosen)):
-                randoms.append(_by_condition(agreement(model, texts, deps), deps))
-        random = pd.DataFrame(randoms)
-        accuracy = pd.DataFrame({"intact": _by_condition(intact, deps),
-                                 f"top {TOP_K} number units ablated": _by_condition(ablated, deps),
-                                 f"{TOP_K} random units ablated (mean)": random.mean()})
+        random = _random_ablations(model, texts, deps, number.index.difference(top), ctx.seed)
+        accuracy = pd.DataFrame({INTACT: _by_condition(intact, deps),
+                                 TOP: _by_condition(ablated, deps), RANDOM: random.mean()})
         single = _single_unit_drops(model, data, deps, number.index)
         files = [_bars(accuracy, random.std(), ctx.out / "agreement_accuracy.png"),
                  heatmap(_best(r), ctx.out / "best_abs_r.png", "best |r| per layer"),
                  _traces(model, data, deps, top, ctx.out / "number_units.png", dev),
                  _scatter(number.abs(), single, top, ctx.out / "single_unit_ablation.png")]
-    drop = accuracy.iloc[:, 0] - accuracy.iloc[:, 1]
-    random_drop = accuracy.loc["attractor", "intact"] - random["attractor"]
-    figures = {f"accuracy.{c}": accuracy.loc[c, "intact"] for c in CONDITIONS}
-    figures |= {f"ablated_accuracy.{c}": accuracy.iloc[:, 1][c] for c in CONDITIONS}
+    drop = accuracy[INTACT] - accuracy[TOP]
+    random_drop = accuracy.loc["attractor", INTACT] - random["attractor"]
+    figures = {f"accuracy.{c}": accuracy.loc[c, INTACT] for c in CONDITIONS}
+    figures |= {f"ablated_accuracy.{c}": accuracy.loc[c, TOP] for c in CONDITIONS}
     figures |= {f"ablated_accuracy.attractor.{k}": v
                 for k, v in _attractor_by_number(ablated, deps).items()}
     figures |= {
@@ -192,14 +188,13 @@ def _run(ctx: Context) -> Outcome:
         "number_units.share": float((number.abs() >= NUMBER_UNIT).mean()),
         "syntax_units.best_abs_r": float(r.loc[DEPTH].abs().max()),
     }
-    summary = (number.loc[top].rename("r").reset_index()
-               .assign(unit_name=lambda t: [f"{model.name}:{a}[{b}]"
-                                            for a, b in zip(t["layer"], t["unit"])])
-               [["unit_name", "r"]].round(3))
+    summary = pd.DataFrame({"unit_name": [unit_name(model.name, layer, u) for layer, u in top],
+                            "r": number.loc[top].round(3).to_numpy()})
     counts = deps["condition"].value_counts()
+    split = ", ".join(f"{c}: {counts.get(c, 0)}" for c in CONDITIONS)
     notes = [f"model: {cfg}; trained in {model.record['train_seconds']:.0f} s, final loss "
              f"{model.record['final_loss']:.3f}",
-             f"{len(data)} held-out sentences ({', '.join(f'{c}: {counts.get(c, 0)}' for c in CONDITIONS)}); "
+             f"{len(data)} held-out sentences ({split}); "
              f"{result.meta['symbols']['word']} words inspected in {result.meta['seconds']:.1f} s",
              f"number units (top {TOP_K} by |r| with {NUMBER}): "
              + ", ".join(summary["unit_name"])]
@@ -207,6 +202,16 @@ def _run(ctx: Context) -> Outcome:
                    {"scores": table, "agreement_accuracy": accuracy.reset_index(),
                     "random_ablations": random,
                     "single_unit_ablations": single.reset_index()}, files, notes, summary)
+
+
+def _random_ablations(model: WordLM, texts: list[str], deps: pd.DataFrame, pool,
+                      seed: int) -> pd.DataFrame:
+    """Accuracy per condition with TOP_K units drawn from ``pool`` ablated, one row per draw."""
+    rng, rows = np.random.default_rng(seed), []
+    for _ in range(DRAWS):
+        with ablate(model, _units(pool[rng.choice(len(pool), TOP_K, replace=False)])):
+            rows.append(_by_condition(agreement(model, texts, deps), deps))
+    return pd.DataFrame(rows)
 
 
 def _attractor_by_number(right: np.ndarray, deps: pd.DataFrame) -> dict[str, float]:
