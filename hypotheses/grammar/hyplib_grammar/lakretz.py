@@ -268,9 +268,10 @@ def _bars(accuracy: pd.DataFrame, spread: pd.Series, path: Path) -> Path:
 def _scatter(abs_r: pd.Series, single: pd.DataFrame, top, path: Path) -> Path:
     fig, ax = plt.subplots(figsize=(5.5, 3.8))
     ax.scatter(abs_r, single.loc[abs_r.index, "max"], s=14, alpha=0.7)
-    for layer, unit in top:
+    for j, (layer, unit) in enumerate(top):  # labels stacked: top units often overlap
         ax.annotate(f"{layer}[{unit}]", (abs_r[(layer, unit)], single.loc[(layer, unit), "max"]),
-                    fontsize=7, xytext=(3, 3), textcoords="offset points")
+                    fontsize=7, xytext=(-40, 12 + 10 * j), textcoords="offset points",
+                    arrowprops={"arrowstyle": "-", "lw": 0.5, "color": "0.5"})
     ax.axhline(CRITICAL, color="grey", lw=0.8, ls="--")
     ax.set_xlabel(f"|r| with {NUMBER}")
     ax.set_ylabel("attractor accuracy drop\n(unit ablated alone; worse number)")
