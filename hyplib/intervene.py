@@ -111,8 +111,8 @@ def run_lstm(lstm: nn.LSTM, x: torch.Tensor, hx: tuple[torch.Tensor, torch.Tenso
     """Run ``lstm`` step by step with its own weights; returns what ``lstm(x, hx)`` returns.
 
     Where ``mask`` is set, the last layer's hidden state is replaced by ``fill`` in the initial
-    state and at every step, before the next step reads it. The input-to-gate products of all steps are one matrix
-    product per layer; only the recurrence goes step by step.
+    state and at every step, before the next step reads it. The input-to-gate products of all
+    steps are one matrix product per layer; only the recurrence goes step by step.
     """
     unbatched = x.dim() == 2
     if unbatched:
