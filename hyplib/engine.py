@@ -20,7 +20,8 @@ import numpy as np
 import torch
 from tqdm.auto import tqdm
 
-from .align import PIXEL_BUDGET, Upsampler, align, feature_map, image_means, pixel_grids, symbol_spans
+from .align import (PIXEL_BUDGET, Upsampler, align, feature_map, image_means, pixel_grids,
+                    symbol_spans)
 from .annotate import Labels, annotate, label_matrix
 from .errors import BehaviourError, HyplibError
 from .behaviour_cache import BehaviourStore, model_fingerprint
@@ -304,9 +305,10 @@ def _image_behaviours(m, chosen, enc, ids, levels, grids, dev, budget) -> Iterat
         m.forward(enc, dev)
     for layer in chosen:
         fmap = feature_map(seen[layer], layer)
-        b, units = fmap.shape[:2]
-        _check_finite(fmap.flatten(2).transpose(1, 2).reshape(-1, units), m.name, layer,
-                      np.full(b, fmap.shape[2] * fmap.shape[3]), ids)
+        if not torch.isfinite(fmap).all():
+            b, units, h, w = fmap.shape
+            _check_finite(fmap.flatten(2).transpose(1, 2).reshape(-1, units), m.name, layer,
+                          np.full(b, h * w), ids)
         for lv in levels:
             if lv.name == "pixel":
                 for rows, x in Upsampler(grids["pixel"], budget).chunks(fmap):
