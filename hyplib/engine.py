@@ -219,9 +219,9 @@ def _check_levels(plan: dict, hyps: list[Hypothesis], behaviour_cache: bool) -> 
             takes = "pixel and record" if image else "char, word and record"
             raise HyplibError(f"model {m.name!r} is {kind} model: it takes {takes} hypotheses, "
                               f"not {', '.join(wrong[:5])}")
-    if behaviour_cache and any(h.level == "pixel" for h in hyps):
-        raise HyplibError("the behaviour cache does not keep pixel-level behaviours (pixels × "
-                          "units floats per image): drop behaviour_cache (--behaviour-cache)")
+    if behaviour_cache and any(isinstance(m, ImageModel) for m in plan):
+        raise HyplibError("the behaviour cache keeps text models' behaviours only (an image's "
+                          "are pixels × units floats): drop behaviour_cache (--behaviour-cache)")
 
 
 def _plan_layers(models: list, layers, dev) -> dict:

@@ -180,7 +180,8 @@ def test_levels_must_fit_the_model(planted, records):
     with pytest.raises(HyplibError, match=r"is a text model: it takes char, word and record "
                                           r"hypotheses, not test.region"):
         inspect(planted, records, [region], progress=False)
-    with pytest.raises(HyplibError, match=r"the behaviour cache does not keep pixel-level"):
+    with pytest.raises(HyplibError, match=r"the behaviour cache keeps text models' behaviours "
+                                          r"only"):
         inspect(_model(), _scenes(4), [region], ["iou"], behaviour_cache=True, progress=False)
 
 
