@@ -14,8 +14,8 @@ class Selectivity(Correlation):
     hypothesis: each class against the rest).
 
     Both come from :class:`Correlation`'s running co-moments: with ``n1`` positives and ``n0``
-    negatives, ``mean_diff = C_xy · n / (n1·n0)`` and the pooled variance is
-    ``(M2_x - n1·n0/n · mean_diff²) / (n - 2)``. Intervals ``± z·SE``: for d Hedges & Olkin's
+    negatives, ``mean_diff = xy · n / (n1·n0)`` and the pooled variance is
+    ``(xx - n1·n0/n · mean_diff²) / (n - 2)``. Intervals ``± z·SE``: for d Hedges & Olkin's
     ``SE² = n / (n1·n0) + d² / 2n``; for the difference ``SE = s_pooled·sqrt(1/n1 + 1/n0)``.
     """
 
@@ -26,11 +26,11 @@ class Selectivity(Correlation):
         return hypothesis.kind in ("binary", "categorical")
 
     def scores(self) -> list[Scores]:
-        n = float(self.n)
-        n1 = self.mean_y * n
+        m, n = self.moments, float(self.n)
+        n1 = m.mean_y * n
         n0 = n - n1
-        diff = self.c_xy * n / (n1 * n0)
-        within = (self.m2_x[:, None] - n1 * n0 / n * diff * diff).clamp(min=0)
+        diff = m.xy * n / (n1 * n0)
+        within = (m.xx[:, None] - n1 * n0 / n * diff * diff).clamp(min=0)
         sd = (within / (n - 2)).sqrt()
         d = torch.where(sd > 0, diff / sd, torch.nan)
         z = _normal_quantile(self.confidence)

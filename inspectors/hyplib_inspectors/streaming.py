@@ -93,8 +93,9 @@ class CoMoments:
     """Running means and centred co-moments of ``x`` and ``y``, in float64.
 
     ``xx`` holds all pairs of ``x`` columns, or with ``pairs=False`` only each column's own;
-    ``yy`` each ``y`` column's own. Batches merge with Chan et al.'s pairwise update, as in the
-    correlation inspector.
+    ``yy`` each ``y`` column's own. Batches merge with Chan et al.'s pairwise update. The
+    correlation, point-biserial and selectivity inspectors keep one (``pairs=False``); the
+    linear probe two.
     """
 
     KEYS = ("mean_x", "mean_y", "xx", "xy", "yy")
