@@ -47,6 +47,11 @@ class IoU(HistogramInspector):
     def __init__(self, n_units: int, columns, device, quantile: float = 0.995,
                  detect: float = 0.04, bins: int = 512, warmup: int = 16384,
                  sketch_k: int = 2048, confidence: float = 0.95):
+        if not 0 < quantile < 1:
+            raise ValueError(f"iou: quantile must lie strictly between 0 and 1 (0.995 keeps the "
+                             f"top 0.5%), not {quantile}")
+        if bins < 8:
+            raise ValueError(f"iou: bins must be at least 8 (default 512), not {bins}")
         super().__init__(n_units, columns, device, bins=bins, warmup=warmup,
                          confidence=confidence, levels=_tail_levels(bins, quantile))
         self.quantile, self.detect = quantile, detect

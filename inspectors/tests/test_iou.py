@@ -133,6 +133,15 @@ def test_flags_a_planted_detector_on_pixels():
     assert detector.low[0, 0] == 1 and detector.high[1, 0] == 0
 
 
+def test_bad_parameters_name_the_fix():
+    with pytest.raises(ValueError, match=r"quantile must lie strictly between 0 and 1"):
+        IoU(3, COLS, "cpu", quantile=99.5)
+    with pytest.raises(ValueError, match="bins must be at least 8"):
+        IoU(3, COLS, "cpu", bins=4)
+    with pytest.raises(ValueError, match="k >= 8"):
+        IoU(3, COLS, "cpu", sketch_k=2)
+
+
 def test_accepts_binary_and_categorical_only():
     assert IoU.accepts(B) and IoU.accepts(C)
     assert not IoU.accepts(hyplib.Hypothesis("v", lambda b: b, kind="continuous"))
