@@ -54,39 +54,29 @@ CRITICAL = 0.05   # a unit is critical if ablating it alone costs 5 points of at
 CONDITIONS = ("simple", "congruent", "attractor")
 INTACT, TOP = "intact", f"top {TOP_K} number units ablated"
 RANDOM = f"{TOP_K} random units ablated (mean)"
-RUNTIME = ("full: about 5 min on 2 busy CPU cores (3 min of training, once, then cached; about "
-           "2 min with the cached model), 6 min with start-up; quick: about 12 s of study, "
-           "20-60 s with the command's start-up")
+RUNTIME = ("full: 2-6 min on 2 shared CPU cores, by their load (training 45-180 s, once, then "
+           "cached); quick: about 12 s of study, 20-60 s with the command's start-up")
 
 
 @dataclass(frozen=True)
 class LakretzConfig:
-    """The training recipe; every field goes into the cache key."""
+    """The recipe: the training corpus and the word LM's own recipe (whose seed also seeds the
+    corpus); every field goes into the cache key."""
 
     sentences: int = 20000
     max_depth: int = 7
-    hidden: int = 64
-    layers: int = 2
-    embed: int = 32
-    epochs: int = 8
-    batch: int = 32
-    lr: float = 3e-3
-    seed: int = 0
-
-    def wordlm(self) -> WordLMConfig:
-        return WordLMConfig(hidden=self.hidden, layers=self.layers, embed=self.embed,
-                            epochs=self.epochs, batch=self.batch, lr=self.lr, min_count=1,
-                            seed=self.seed)
+    lm: WordLMConfig = WordLMConfig(hidden=64, embed=32, epochs=8, lr=3e-3, min_count=1)
 
 
-QUICK = LakretzConfig(sentences=1500, hidden=24, embed=16, epochs=2)
+QUICK = LakretzConfig(sentences=1500,
+                      lm=WordLMConfig(hidden=24, embed=16, epochs=2, lr=3e-3, min_count=1))
 TEST = {"full": 6000, "quick": 600}  # held-out sentences sampled (before removing seen ones)
 
 
 @functools.lru_cache(maxsize=2)
 def training_texts(cfg: LakretzConfig) -> tuple[str, ...]:
     """The recipe's training sentences."""
-    return tuple(corpus(cfg.sentences, [cfg.seed, 0], cfg.max_depth)["text"])
+    return tuple(corpus(cfg.sentences, [cfg.lm.seed, 0], cfg.max_depth)["text"])
 
 
 def load(cfg: LakretzConfig, name: str = "lakretz", progress: bool = True) -> WordLM:
@@ -97,12 +87,12 @@ def load(cfg: LakretzConfig, name: str = "lakretz", progress: bool = True) -> Wo
     if path.exists():
         saved = torch.load(path, map_location="cpu", weights_only=True)
         vocab, record = saved["vocab"], saved["record"]
-        module = WordLSTM(len(vocab), cfg.wordlm())
+        module = WordLSTM(len(vocab), cfg.lm)
         module.load_state_dict(saved["state_dict"])
     else:
         start = time.perf_counter()
         with one_thread():
-            module, vocab, record = train(texts, cfg.wordlm(), progress)
+            module, vocab, record = train(texts, cfg.lm, progress)
         record["train_seconds"] = time.perf_counter() - start
         with atomic_path(path) as tmp:
             torch.save({"state_dict": module.state_dict(), "vocab": vocab, "record": record,
@@ -111,7 +101,7 @@ def load(cfg: LakretzConfig, name: str = "lakretz", progress: bool = True) -> Wo
     missing = sorted(words - set(vocab))
     if missing:
         raise ValueError(f"the training corpus lacks the words {missing}: raise sentences")
-    lm = WordLM(name, module, vocab, tuple(f"lstm.{i}" for i in range(cfg.layers)))
+    lm = WordLM(name, module, vocab, tuple(f"lstm.{i}" for i in range(cfg.lm.layers)))
     lm.record, lm.config, lm.checkpoint = record, cfg, path
     return lm
 
@@ -119,7 +109,7 @@ def load(cfg: LakretzConfig, name: str = "lakretz", progress: bool = True) -> Wo
 def test_set(cfg: LakretzConfig, n: int) -> tuple[datasets.Dataset, pd.DataFrame]:
     """Held-out sentences not in the training corpus, and their main dependencies."""
     seen = set(training_texts(cfg))
-    data = corpus(n, [cfg.seed, 1], cfg.max_depth)
+    data = corpus(n, [cfg.lm.seed, 1], cfg.max_depth)
     data = data.select([i for i, t in enumerate(data["text"]) if t not in seen])
     deps = [dependency(Tree.fromstring(t)) for t in data["tree"]]
     frame = pd.DataFrame([dataclasses.asdict(d) | {"condition": d.condition} for d in deps])

@@ -8,10 +8,11 @@ import numpy as np
 import pandas as pd
 import torch
 
+from hyplib.models.wordlm import WordLMConfig
 from hyplib_grammar import lakretz as L
 from hyplib_grammar.agreement import VERBS
 
-TINY = L.LakretzConfig(sentences=300, hidden=8, embed=8, epochs=1)
+TINY = L.LakretzConfig(sentences=300, lm=WordLMConfig(hidden=8, embed=8, epochs=1, min_count=1))
 
 
 def test_training_is_deterministic_and_cached(tmp_path, monkeypatch):
