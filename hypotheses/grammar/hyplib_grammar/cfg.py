@@ -180,20 +180,23 @@ class Parses:
 
     def __init__(self, grammar: nltk.CFG):
         self.grammar = grammar
+        self.lexicon = {w for p in grammar.productions() for w in p.rhs() if isinstance(w, str)}
         self.parser = (nltk.ViterbiParser(grammar) if isinstance(grammar, nltk.PCFG)
                        else nltk.ChartParser(grammar))
         self.states = functools.lru_cache(maxsize=1 << 14)(self._states)
 
     def parse(self, words: list[str]) -> Tree:
-        try:
-            self.grammar.check_coverage(words)
-        except ValueError as exc:
-            raise AnnotationError(f"{exc}: the sentence {' '.join(words)!r} uses words outside "
-                                  f"the grammar's lexicon") from None
+        text = " ".join(words)
+        shown = repr(text if len(text) <= 80 else text[:77] + "...")
+        missing = list(dict.fromkeys(w for w in words if w not in self.lexicon))
+        if missing:
+            raise AnnotationError(f"the sentence {shown} uses words outside the grammar's "
+                                  f"lexicon: {', '.join(map(repr, missing[:5]))}"
+                                  f"{' ...' if len(missing) > 5 else ''}")
         tree = next(iter(self.parser.parse(words)), None)
         if tree is None:
-            raise AnnotationError(f"the sentence {' '.join(words)!r} is not in the grammar's "
-                                  f"language (no parse)")
+            raise AnnotationError(f"the sentence {shown} is not in the grammar's language "
+                                  f"(no parse)")
         return tree
 
     def _states(self, tree: str | None, words: tuple[str, ...]) -> list[WordState]:

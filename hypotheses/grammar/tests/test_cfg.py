@@ -61,8 +61,14 @@ def test_a_given_tree_wins_over_the_most_probable_parse():
 
 
 def test_bad_sentences_say_why():
-    with pytest.raises(AnnotationError, match="'unicorn'.*outside the grammar's lexicon"):
+    with pytest.raises(AnnotationError, match="'the unicorn sleeps' uses words outside the "
+                                              "grammar's lexicon: 'unicorn'$"):
         cfg.Parses(cfg.ENGLISH).batch({"text": ["the unicorn sleeps"]})
+    # a long text is shown shortened, with its first five unknown words
+    with pytest.raises(AnnotationError, match=r"^the sentence 'def f\(x\): .{67}\.\.\.' uses "
+                                              r".*lexicon: 'def', 'f\(x\):', 'return', 'x', "
+                                              r"'\+' \.\.\.$"):
+        cfg.Parses(cfg.ENGLISH).batch({"text": ["def f(x): return x + 1 " * 20]})
     with pytest.raises(AnnotationError, match="not in the grammar's language"):
         cfg.Parses(cfg.ENGLISH).batch({"text": ["the dog the"]})
     with pytest.raises(AnnotationError, match="differ from the record's words"):
