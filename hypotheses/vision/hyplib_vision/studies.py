@@ -140,6 +140,6 @@ BAU2017 = Study(
         "its single best concept, as the paper's unique-detector counts.",
         "Colour model: nearest of 11 CIELAB prototypes, not the paper's learnt colour names.",
     ),
-    runtime="quick: under a minute; full (200 scenes, four networks): about 10 minutes on an "
-            "idle 2-core CPU",
+    runtime="quick: about 15 CPU-seconds; full (200 scenes, four networks): about 4 "
+            "CPU-minutes, one thread (13 minutes' wall time on a busy shared 2-core machine)",
 )
