@@ -119,6 +119,20 @@ def train(texts: list[str], cfg: WordLMConfig, progress: bool = True) -> tuple[W
     return model, vocab, {"final_loss": float(np.mean(losses[-50:])), "vocab": len(vocab)}
 
 
+def next_word_loss(lm: WordLM, texts: list[str], batch: int = 64) -> float:
+    """Mean cross-entropy (nats) of predicting each token of ``texts`` from the ones before it."""
+    total, count = 0.0, 0
+    with torch.inference_mode():
+        for lo in range(0, len(texts), batch):
+            ids = lm.encode(texts[lo:lo + batch]).inputs["ids"]
+            logits = lm.module(ids[:, :-1])
+            loss = nn.functional.cross_entropy(logits.flatten(0, 1), ids[:, 1:].flatten(),
+                                               ignore_index=PAD, reduction="sum")
+            total += float(loss)
+            count += int((ids[:, 1:] != PAD).sum())
+    return total / max(count, 1)
+
+
 def load(cfg: WordLMConfig | None = None, name: str = "wordlm", progress: bool = True,
          path=None, **overrides) -> WordLM:
     """The model trained on EWT train (``path`` or ``$HYPLIB_UD_EWT``), cached."""
