@@ -40,9 +40,9 @@ PROBE = {"train_size": 12_000, "test_size": 4_000}
 ORDER_GAP = 0.5  # layers between expected layers for the "pipeline order" claims
 MAJORITY_MARGIN = 0.3
 LEARNED = 0.05
-RUNTIME = ("full (1,000 EWT dev sentences, 31 layers, trained and untrained): about 19 min on "
-           "2 CPU cores shared with other jobs (12 min of it the forward passes); quick: about "
-           "40 s, plus about 30 s once to dequantize the GGUF file")
+RUNTIME = ("full (1,000 EWT dev sentences, 31 layers, trained and untrained): 12 to 19 min "
+           "on 2 CPU cores shared with other jobs, peak memory about 5 GB; quick: about 40 s, "
+           "plus about 30 s once to dequantize the GGUF file")
 
 
 def depth_index(layer: str) -> int:
