@@ -8,6 +8,7 @@ early-stopped or interrupted pass leaves nothing behind.
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import tempfile
 
@@ -20,8 +21,11 @@ from .cache import cache_dir, digest
 
 
 def model_fingerprint(module: torch.nn.Module) -> str:
-    """A hash of the module's class and every parameter and buffer."""
+    """A hash of the module's class, every parameter and buffer, and any active ablation."""
+    from .intervene import active
+
     h = hashlib.sha256(type(module).__qualname__.encode())
+    h.update(json.dumps(active(module), sort_keys=True, default=str).encode())
     for name, tensor in module.state_dict().items():
         h.update(name.encode())
         h.update(tensor.detach().cpu().contiguous().view(torch.uint8).numpy().tobytes())

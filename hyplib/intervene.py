@@ -20,13 +20,15 @@ What "ablate" means:
   ``nn.LSTM`` the indices are units of its last layer (the module's output). Other recurrent
   layers (``nn.RNN``, ``nn.GRU``) are refused rather than ablated only at their output.
 
-Ablation changes no weights: a behaviour cache keyed by the weights
-(``inspect(..., behaviour_cache=True)``) must not be used inside the block.
+Ablation changes no weights, so while a block is active :func:`active` describes it and the
+behaviour cache adds that description to the model's key: cached behaviours of the intact
+model are never served to an ablated one, nor the reverse.
 """
 from __future__ import annotations
 
 import contextlib
 import re
+import weakref
 from typing import Iterator, Mapping, Sequence
 
 import numpy as np
@@ -36,6 +38,7 @@ from torch import nn
 from .errors import HyplibError
 from .extract import resolve_layers
 
+_ACTIVE: "weakref.WeakKeyDictionary[nn.Module, list]" = weakref.WeakKeyDictionary()
 UNIT = re.compile(r"(?:(?P<model>[^:\[\]]+):)?(?P<layer>[^:\[\]]+)\[(?P<index>\d+)\]")
 Units = Sequence[str] | Mapping[str, Sequence[int]]
 
@@ -202,6 +205,8 @@ def ablate(model, units: Units, value: float | Mapping[str, Sequence[float]] = 0
         _check_lstm(sub, layer)
         _check_index(layer, chosen[layer], _width(sub))
     handles = []
+    spec = {"ablate": chosen, "value": value}
+    _ACTIVE.setdefault(module, []).append(spec)
     try:
         for layer, sub in subs.items():
             make = _lstm_hook if isinstance(sub, nn.LSTM) else _output_hook
@@ -211,6 +216,12 @@ def ablate(model, units: Units, value: float | Mapping[str, Sequence[float]] = 0
     finally:
         for handle in handles:
             handle.remove()
+        _ACTIVE[module].remove(spec)
+
+
+def active(module: nn.Module) -> list[dict]:
+    """The ablations now active on ``module``, outermost first (empty when intact)."""
+    return list(_ACTIVE.get(module, []))
 
 
 def unit_means(model, texts: list[str], units: Units, device: str | torch.device = "auto"

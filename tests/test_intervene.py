@@ -137,6 +137,23 @@ def test_around_inspect_an_ablated_unit_no_longer_tracks_its_concept():
     assert ablated[(UPPER_UNIT, "text.is_upper")] > 0.9
 
 
+def test_the_behaviour_cache_never_mixes_intact_and_ablated_behaviours(tmp_path, monkeypatch):
+    monkeypatch.setenv("HYPLIB_CACHE", str(tmp_path))
+    model = PlantedModel(noise=0.05)
+    data = datasets.Dataset.from_dict({"text": ["Ab1 C22 x9Y", "12 AB cd 7", "Q5r 88 Zz"]})
+
+    def digit_score():
+        t = hyplib.inspect(model, data, ["text.is_digit"], behaviour_cache=True,
+                           progress=False).table
+        return t.set_index("unit")["score"][DIGIT_UNIT]
+
+    assert digit_score() > 0.9  # intact, cached
+    with ablate(model, {"features": [DIGIT_UNIT]}):
+        assert np.isnan(digit_score())  # not the intact cache: the ablated model ran
+    assert digit_score() > 0.9
+    assert len(list((tmp_path / "behaviours").iterdir())) == 2
+
+
 def test_mean_ablation_uses_the_units_means():
     model = PlantedModel(noise=0.3)
     texts = ["Ab1 C22", "x9Y 12"]
