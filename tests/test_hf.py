@@ -5,7 +5,6 @@ byte-level BPE like GPT-2's and SmolLM2's, a WordPiece like BERT's); the models 
 transformers built from their configs. The expected pieces of a word are found independently
 of the offsets: by tokenizing the word alone (with its leading space for a byte-level BPE).
 """
-import importlib.util
 import re
 from pathlib import Path
 
@@ -14,8 +13,10 @@ import pytest
 import torch
 
 pytest.importorskip("transformers")
-from tokenizers import Tokenizer, decoders, models, normalizers, pre_tokenizers, processors, trainers  # noqa: E402
-from transformers import BertConfig, BertModel, GPT2Config, GPT2LMHeadModel, PreTrainedTokenizerFast  # noqa: E402
+from tokenizers import (Tokenizer, decoders, models, normalizers, pre_tokenizers,  # noqa: E402
+                        processors, trainers)
+from transformers import (BertConfig, BertModel, GPT2Config, GPT2LMHeadModel,  # noqa: E402
+                          PreTrainedTokenizerFast)
 
 from hyplib.align import align, symbol_spans  # noqa: E402
 from hyplib.errors import AnnotationError, HyplibError  # noqa: E402

@@ -12,7 +12,6 @@ scores standing in for the paper's cumulative (scalar-mix) probes.
 """
 from __future__ import annotations
 
-import numpy as np
 import pandas as pd
 
 from hyplib.cache import atomic_path
@@ -73,7 +72,8 @@ def layer_scores(table: pd.DataFrame) -> pd.DataFrame:
 def figures_from(scores: pd.DataFrame, trained: str) -> dict[str, float]:
     out = {}
     for task, (_, _, metric) in TASKS.items():
-        mine, control = scores.loc[(trained, task, metric)], scores.loc[("untrained", task, metric)]
+        mine = scores.loc[(trained, task, metric)]
+        control = scores.loc[("untrained", task, metric)]
         out.update({f"expected_layer.{task}": expected_layer(mine),
                     f"best_layer.{task}": float(mine.idxmax()),
                     f"best.{task}": float(mine.max()),
