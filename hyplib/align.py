@@ -150,7 +150,9 @@ class Upsampler:
 
     :meth:`chunks` yields, for runs of records with the same grid, row bands of at most
     ``budget`` (pixel, unit) values: the behaviours and their rows in the batch's row-major
-    pixel order, so the labels of those pixels are ``labels[rows]``. Nothing is padded.
+    pixel order, so the labels of those pixels are ``labels[rows]``. Each band interpolates
+    along the rows of the map it reads only, so memory stays near ``budget`` however large the
+    images. Nothing is padded.
     """
 
     def __init__(self, grids: np.ndarray, budget: int = PIXEL_BUDGET):
@@ -165,12 +167,14 @@ class Upsampler:
             band = max(1, min(int(gh), self.budget // (int(gw) * units)))
             per = max(1, self.budget // (int(gh) * int(gw) * units)) if band == gh else 1
             for lo in range(0, len(recs), per):
-                part = torch.from_numpy(recs[lo:lo + per]).to(dev)
-                cols = torch.einsum("kchw,Xw->khXc", fmap.index_select(0, part).float(), mx)
+                part = fmap.index_select(0, torch.from_numpy(recs[lo:lo + per]).to(dev)).float()
                 starts = torch.from_numpy(self.starts[recs[lo:lo + per]]).to(dev)
                 for top in range(0, int(gh), band):
                     rows_y = torch.arange(top, min(top + band, int(gh)), device=dev)
-                    x = torch.einsum("Yh,khXc->kYXc", my[rows_y], cols)
+                    src = my[rows_y].any(0).nonzero()  # the map rows this band reads
+                    a, b = int(src[0]), int(src[-1]) + 1
+                    cols = torch.einsum("kchw,Xw->khXc", part[:, :, a:b], mx)
+                    x = torch.einsum("Yh,khXc->kYXc", my[rows_y, a:b], cols)
                     rows = (starts[:, None, None] + rows_y[None, :, None] * int(gw)
                             + torch.arange(int(gw), device=dev)[None, None, :])
                     yield rows.reshape(-1), x.reshape(-1, units)
