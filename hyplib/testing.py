@@ -1,5 +1,12 @@
-"""Testing aids for hyplib and for pack authors: a planted model with known units."""
+"""Testing aids for hyplib and for pack authors: a planted model with known units, and running
+a study's quick mode through the CLI."""
 from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
 
 import numpy as np
 import torch
@@ -46,3 +53,26 @@ class PlantedModel(TextModel):
         for i, t in enumerate(texts):
             codes[i, :len(t)] = np.frombuffer(t.encode("utf-32-le"), dtype=np.uint32)
         return Encoded({"codes": torch.from_numpy(codes)}, char_spans(lengths, codes.shape[1]))
+
+
+def ud_ewt_or_skip() -> Path:
+    """The UD English-EWT folder named by ``$HYPLIB_UD_EWT``; skips the test when it is absent."""
+    import pytest
+
+    path = Path(os.environ.get("HYPLIB_UD_EWT") or "")
+    if not (path / "en_ewt-ud-dev.conllu").is_file():
+        pytest.skip("UD English-EWT is not here: set HYPLIB_UD_EWT to a folder holding "
+                    "en_ewt-ud-{train,dev,test}.conllu")
+    return path
+
+
+def quick_study(name: str, out: Path, *args: str) -> tuple[dict, Path, str]:
+    """Run ``hyplib repro NAME --quick`` as a user would (a CLI subprocess, on the CPU); return
+    its ``claims.json`` record, its report folder and what it printed. Fails with the
+    command's error output when it fails."""
+    run = subprocess.run([sys.executable, "-m", "hyplib.cli", "repro", name, "--quick", "--out",
+                          str(out), "--quiet", "--device", "cpu", *args],
+                         capture_output=True, text=True)
+    assert run.returncode == 0, f"hyplib repro {name} --quick failed:\n{run.stderr[-4000:]}"
+    folder = Path(out) / name
+    return json.loads((folder / "claims.json").read_text()), folder, run.stdout

@@ -1,16 +1,13 @@
 """The lakretz2019 study: its model's cache and agreement test, and its quick run via the CLI."""
-import json
-import os
-import subprocess
-import sys
 
 import numpy as np
 import pandas as pd
 import torch
-
-from hyplib.models.wordlm import WordLMConfig
 from hyplib_grammar import lakretz as L
 from hyplib_grammar.agreement import VERBS
+
+from hyplib.models.wordlm import WordLMConfig
+from hyplib.testing import quick_study
 
 TINY = L.LakretzConfig(sentences=300, lm=WordLMConfig(hidden=8, embed=8, epochs=1, min_count=1))
 
@@ -48,12 +45,7 @@ def test_agreement_compares_the_verb_with_its_other_form(tmp_path, monkeypatch):
 
 
 def test_quick_run_judges_every_claim(tmp_path):
-    run = subprocess.run([sys.executable, "-m", "hyplib.cli", "repro", "lakretz2019", "--quick",
-                          "--out", str(tmp_path), "--quiet", "--device", "cpu"],
-                         capture_output=True, text=True, env=os.environ)
-    assert run.returncode == 0, run.stderr
-    folder = tmp_path / "lakretz2019"
-    record = json.loads((folder / "claims.json").read_text())
+    record, folder, out = quick_study("lakretz2019", tmp_path)
     assert [c["id"] for c in record["claims"]] == [c.id for c in L.LAKRETZ2019.claims]
     assert all(c["verdict"] in ("held", "not held") for c in record["claims"])
     f = record["figures"]
@@ -67,4 +59,4 @@ def test_quick_run_judges_every_claim(tmp_path):
     for name in ("agreement_accuracy.png", "best_abs_r.png", "number_units.png", "report.md",
                  "scores.csv"):
         assert (folder / name).stat().st_size > 500
-    assert "ablation.beyond_random" in run.stdout
+    assert "ablation.beyond_random" in out

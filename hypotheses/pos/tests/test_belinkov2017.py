@@ -1,27 +1,13 @@
 """The belinkov2017 study: its quick run through the CLI gives every claim a verdict."""
-import json
-import os
-import subprocess
-import sys
-from pathlib import Path
 
 import pytest
 
-UD_DIR = Path(os.environ.get("HYPLIB_UD_EWT")
-              or Path(__file__).resolve().parents[4] / "shared/data/ud-english-ewt")
+from hyplib.testing import quick_study, ud_ewt_or_skip
 
 
 def test_quick_run_judges_every_claim(tmp_path):
-    if not (UD_DIR / "en_ewt-ud-train.conllu").is_file():
-        pytest.skip(f"UD English-EWT is not at {UD_DIR}: set HYPLIB_UD_EWT to a folder holding "
-                    f"en_ewt-ud-{{train,dev,test}}.conllu")
-    run = subprocess.run([sys.executable, "-m", "hyplib.cli", "repro", "belinkov2017", "--quick",
-                          "--out", str(tmp_path), "--quiet", "--device", "cpu"],
-                         capture_output=True, text=True,
-                         env={**os.environ, "HYPLIB_UD_EWT": str(UD_DIR)})
-    assert run.returncode == 0, run.stderr
-    folder = tmp_path / "belinkov2017"
-    record = json.loads((folder / "claims.json").read_text())
+    ud_ewt_or_skip()
+    record, folder, out = quick_study("belinkov2017", tmp_path)
     assert [c["id"] for c in record["claims"]] == ["layer1_over_embeddings", "layer2_not_better",
                                                    "far_above_majority"]
     assert all(c["verdict"] in ("held", "not held") for c in record["claims"])
@@ -33,4 +19,4 @@ def test_quick_run_judges_every_claim(tmp_path):
         min(acc.values()) - figures["majority"])
     for name in ("probe_accuracy.png", "report.md", "scores.csv"):
         assert (folder / name).stat().st_size > 500
-    assert "layer2_not_better" in run.stdout
+    assert "layer2_not_better" in out

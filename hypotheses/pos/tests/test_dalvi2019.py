@@ -1,28 +1,14 @@
 """The dalvi2019 study: its quick run ranks, retrains and ablates, and judges every claim."""
-import json
-import os
-import subprocess
-import sys
-from pathlib import Path
 
 import pandas as pd
 import pytest
 
-UD_DIR = Path(os.environ.get("HYPLIB_UD_EWT")
-              or Path(__file__).resolve().parents[4] / "shared/data/ud-english-ewt")
+from hyplib.testing import quick_study, ud_ewt_or_skip
 
 
 def test_quick_run_judges_every_claim(tmp_path):
-    if not (UD_DIR / "en_ewt-ud-train.conllu").is_file():
-        pytest.skip(f"UD English-EWT is not at {UD_DIR}: set HYPLIB_UD_EWT to a folder holding "
-                    f"en_ewt-ud-{{train,dev,test}}.conllu")
-    run = subprocess.run([sys.executable, "-m", "hyplib.cli", "repro", "dalvi2019", "--quick",
-                          "--out", str(tmp_path), "--quiet", "--device", "cpu"],
-                         capture_output=True, text=True,
-                         env={**os.environ, "HYPLIB_UD_EWT": str(UD_DIR)})
-    assert run.returncode == 0, run.stderr
-    folder = tmp_path / "dalvi2019"
-    record = json.loads((folder / "claims.json").read_text())
+    ud_ewt_or_skip()
+    record, folder, out = quick_study("dalvi2019", tmp_path)
     assert [c["id"] for c in record["claims"]] == ["top_set_suffices", "top_beats_random",
                                                    "ablating_top_hurts_most", "top_over_bottom"]
     assert all(c["verdict"] in ("held", "not held") for c in record["claims"])
