@@ -83,19 +83,33 @@ def cell_states(lstm: nn.LSTM, x: torch.Tensor, h: torch.Tensor) -> torch.Tensor
     return affine_scan(torch.sigmoid(f), torch.sigmoid(i) * torch.tanh(g))
 
 
-def affine_scan(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
-    """c_t = a_t * c_{t-1} + b_t along dim 1 from c_{-1} = 0, in log2(steps) batched rounds.
+def affine_scan(a: torch.Tensor, b: torch.Tensor, chunk: int = 8) -> torch.Tensor:
+    """c_t = a_t * c_{t-1} + b_t along dim 1 from c_{-1} = 0, in batched steps.
 
-    Each step is the affine map x -> a_t x + b_t; round k composes every step with the one
-    2^k before it (Hillis-Steele). Only products of the a_t (here in [0, 1]) are formed, so
-    nothing overflows.
+    Each step is the affine map x -> a_t x + b_t. Within chunks of ``chunk`` steps, round k
+    composes every step with the one 2^k before it (Hillis-Steele, log2(chunk) rounds); then
+    each chunk's end state is carried into the next (one small step per chunk) and applied to
+    the whole chunk at once. Only products of the a_t (here in [0, 1]) are formed, so nothing
+    overflows.
     """
+    batch, steps, width = a.shape
+    pad = -steps % chunk
+    if pad:  # identity steps at the end: a = 1, b = 0
+        a = torch.cat([a, a.new_ones(batch, pad, width)], 1)
+        b = torch.cat([b, b.new_zeros(batch, pad, width)], 1)
+    a, b = a.view(batch, -1, chunk, width), b.view(batch, -1, chunk, width)
     d = 1
-    while d < a.shape[1]:
-        b = torch.cat([b[:, :d], torch.addcmul(b[:, d:], a[:, d:], b[:, :-d])], dim=1)
-        a = torch.cat([a[:, :d], a[:, d:] * a[:, :-d]], dim=1)
+    while d < chunk:
+        b = torch.cat([b[:, :, :d], torch.addcmul(b[:, :, d:], a[:, :, d:], b[:, :, :-d])], 2)
+        a = torch.cat([a[:, :, :d], a[:, :, d:] * a[:, :, :-d]], 2)
         d *= 2
-    return b
+    carry = b.new_zeros(batch, width)
+    before = []
+    for j in range(a.shape[1]):  # one step per chunk: the state entering it
+        before.append(carry)
+        carry = torch.addcmul(b[:, j, -1], a[:, j, -1], carry)
+    c = torch.addcmul(b, a, torch.stack(before, 1)[:, :, None])
+    return c.view(batch, -1, width)[:, :steps]
 
 
 def encode_ids(text: str) -> np.ndarray:
