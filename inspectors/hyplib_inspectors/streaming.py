@@ -54,19 +54,28 @@ class Reservoir:
 
     Row ``i`` of the stream (its ``i``-th call-order row) replaces slot ``floor(u·(i+1))`` when
     that is below ``size``, with ``u`` a hash of the row's stream position; when rows of one
-    batch pick the same slot the later one wins, as in the sequential algorithm.
+    batch pick the same slot the later one wins, as in the sequential algorithm. The buffers
+    grow (doubling) as rows arrive, so a short stream holds only what it saw.
     """
 
     def __init__(self, size: int, shapes: list[tuple[tuple[int, ...], torch.dtype]], device,
                  salt: int):
         self.size, self.salt, self.seen = size, salt, 0
-        self.buffers = [torch.zeros((size, *shape), dtype=dtype, device=device)
+        self.buffers = [torch.zeros((0, *shape), dtype=dtype, device=device)
                         for shape, dtype in shapes]
+
+    def _reserve(self, n: int) -> None:
+        have = self.buffers[0].shape[0]
+        if n > have:
+            grow = min(self.size, max(n, 2 * have)) - have
+            self.buffers = [torch.cat([b, b.new_zeros((grow, *b.shape[1:]))])
+                            for b in self.buffers]
 
     def add(self, pos: torch.Tensor, *rows: torch.Tensor) -> None:
         m = pos.shape[0]
         if m == 0:
             return
+        self._reserve(min(self.size, self.seen + m))
         i = torch.arange(self.seen, self.seen + m, device=pos.device)
         slot = torch.where(i < self.size, i, (uniform(pos, self.salt) * (i + 1)).long())
         keep = slot < self.size
@@ -82,7 +91,7 @@ class Reservoir:
         return [b[:min(self.seen, self.size)] for b in self.buffers]
 
     def state_dict(self) -> dict:
-        return {"seen": self.seen, "buffers": list(self.buffers)}
+        return {"seen": self.seen, "buffers": self.rows()}
 
     def load_state_dict(self, state: dict) -> None:
         self.seen = int(state["seen"])
