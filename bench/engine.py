@@ -1,10 +1,13 @@
 """End-to-end cost of inspection against its physical limit, the model's own forward pass.
 
-On the same records and batches it times (c) the bare forward pass with no hooks, (b) hyplib's
+On the same records and batches it times (c) the bare forward pass with no hooks (and with
+the inspected layers recorded, which for the char-LSTM's cell states means computing them), (b) hyplib's
 ``inspect`` (all layers × hypotheses × the chosen inspectors, annotations already cached), and
-(a) a naive per-unit implementation (scipy ``pearsonr`` per unit × label column on the same
-behaviours, kept unit-major, DeepBase's "standard Python implementation"), timed on a subset
-of pairs and extrapolated to all of them. Writes ``bench/results/engine.md`` and ``.csv``.
+(a) a naive per-unit implementation (scipy ``pearsonr`` per unit × label column and sklearn
+``mutual_info_score`` per unit × hypothesis on the same behaviours, kept unit-major, DeepBase's
+"standard Python implementation"), timed on a subset of pairs and extrapolated to all of them.
+Defaults: the char-LSTM's h and c of both layers (1,024 units), 55 hypotheses (the grammar
+and text packs' 20 + 35 n-gram ones), correlation + mutual information. Writes ``bench/results/engine.md`` and ``.csv``.
 
     python bench/engine.py [--model charlm] [--records 400] [--inspectors correlation ...]
 """
@@ -22,20 +25,26 @@ import numpy as np
 import pandas as pd
 import torch
 from scipy import stats
+from sklearn.metrics import mutual_info_score
 
-from hyplib.annotate import annotate, label_matrix
 from hyplib.align import align, symbol_spans
+from hyplib.annotate import annotate, label_matrix
 from hyplib.data import python_stdlib
 from hyplib.engine import inspect
 from hyplib.extract import record
 from hyplib.plugins import catalog
 
+sys.path.insert(0, str(Path(__file__).parent))
+from scale import ngram_hypotheses
+
 OUT = Path(__file__).parent / "results"
 
 
-def forward_only(model, data, order, batch_size) -> float:
+def forward_only(model, data, order, batch_size, layers=()) -> float:
+    """The bare forward pass; with ``layers``, also producing those layers' outputs (a layer
+    such as the char-LSTM's ``cells.i`` is computed only when something records it)."""
     start = time.perf_counter()
-    with torch.inference_mode():
+    with torch.inference_mode(), record(model.module, layers):
         for lo in range(0, len(order), batch_size):
             batch = data[order[lo:lo + batch_size]]
             model.forward(model.encode(batch["text"]), torch.device("cpu"))
@@ -43,8 +52,10 @@ def forward_only(model, data, order, batch_size) -> float:
 
 
 def naive(model, data, order, layers, hyps, batch_size, pairs: int) -> tuple[float, int]:
-    """Gather every behaviour and label (as a naive tool would), then pearsonr per pair on a
-    random subset of ``pairs`` (unit, column) pairs; returns extrapolated seconds and total pairs."""
+    """Gather every behaviour and label (as a naive tool would), then per pair scipy
+    ``pearsonr`` (every unit × label column) and sklearn ``mutual_info_score`` on 16 quantile
+    bins (every unit × binary/categorical hypothesis), timed on ``pairs`` random pairs each and
+    extrapolated; returns seconds and the number of pairs."""
     labels = annotate(data, hyps, progress=False)
     xs, ys = {layer: [] for layer in layers}, []
     start = time.perf_counter()
@@ -62,18 +73,37 @@ def naive(model, data, order, layers, hyps, batch_size, pairs: int) -> tuple[flo
     collect = time.perf_counter() - start
     # unit-major copies, as a per-unit loop keeps them (scipy on a strided column of the
     # symbol-major matrix is ~15× slower, which would flatter hyplib); made before timing
-    x = np.ascontiguousarray(np.concatenate(xs[layers[0]]).T)
+    x = np.ascontiguousarray(np.concatenate([np.concatenate(xs[layer]) for layer in layers],
+                                            axis=1).T)
     y = np.ascontiguousarray(np.concatenate(ys).T)
-    total = x.shape[0] * len(layers) * y.shape[0]
+    columns = [c for h in hyps for c in h.columns]
+    discrete = [h for h in hyps if h.kind != "continuous"]
+    codes = np.stack([_codes(y, columns, h) for h in discrete])
     rng = np.random.default_rng(0)
-    picks = [(rng.integers(x.shape[0]), rng.integers(y.shape[0])) for _ in range(pairs)]
-    start = time.perf_counter()
+    units, cols = rng.integers(x.shape[0], size=pairs), rng.integers(y.shape[0], size=pairs)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", stats.ConstantInputWarning)  # some columns are constant
-        for u, c in picks:
+        start = time.perf_counter()
+        for u, c in zip(units, cols):
             stats.pearsonr(x[u], y[c])
-    per_pair = (time.perf_counter() - start) / pairs
-    return collect + per_pair * total, total
+        per_r = (time.perf_counter() - start) / pairs
+    levels = np.linspace(0, 1, 17)[1:-1]
+    start = time.perf_counter()
+    binned = {u: np.digitize(x[u], np.quantile(x[u], levels)) for u in set(units[:pairs // 4])}
+    per_bin = (time.perf_counter() - start) / len(binned)
+    hs = rng.integers(len(discrete), size=pairs // 4)
+    start = time.perf_counter()
+    for u, h in zip(units[:pairs // 4], hs):
+        mutual_info_score(binned[u], codes[h])
+    per_mi = (time.perf_counter() - start) / len(hs)
+    n_r, n_mi = x.shape[0] * y.shape[0], x.shape[0] * len(discrete)
+    return collect + per_r * n_r + per_bin * x.shape[0] + per_mi * n_mi, n_r + n_mi
+
+
+def _codes(y: np.ndarray, columns, hyp) -> np.ndarray:
+    """A discrete hypothesis's class per symbol from its label columns."""
+    mine = [i for i, c in enumerate(columns) if c.hypothesis is hyp]
+    return y[mine[0]].astype(np.int64) if len(mine) == 1 else y[mine].argmax(0)
 
 
 def main(argv=None) -> int:
@@ -81,23 +111,28 @@ def main(argv=None) -> int:
     p.add_argument("--model", default="charlm")
     p.add_argument("--records", type=int, default=400)
     p.add_argument("--batch-size", type=int, default=32)
-    p.add_argument("--inspectors", nargs="+", default=["correlation"])
-    p.add_argument("--hypotheses", nargs="+", default=["grammar.*", "text.*"])
-    p.add_argument("--pairs", type=int, default=300, help="naive pairs actually timed")
+    p.add_argument("--layers", nargs="+", default=["lstm.0", "lstm.1", "cells.0", "cells.1"])
+    p.add_argument("--inspectors", nargs="+", default=["correlation", "mutual_info"])
+    p.add_argument("--hypotheses", nargs="+",
+                   default=["grammar.python.*", "grammar.brackets.*", "text.*"])
+    p.add_argument("--ngrams", type=int, default=35,
+                   help="add this many n-gram hypotheses (bench/scale.py) to the named ones")
+    p.add_argument("--pairs", type=int, default=400, help="naive pairs actually timed")
     args = p.parse_args(argv)
 
     cat = catalog()
     model = cat.get("models", args.model).build(progress=True)
-    layers = list(model.default_layers)
+    layers = args.layers
     data = python_stdlib()
     order = np.random.default_rng(0).permutation(len(data))[:args.records]
     sub = data.select(order)
-    hyps = cat.select("hypotheses", args.hypotheses)
+    hyps = cat.select("hypotheses", args.hypotheses) + ngram_hypotheses(sub["text"], args.ngrams)
     annotate(sub, hyps, progress=False)  # annotation is cached; time the pass itself
     n_cols = sum(len(h.columns) for h in hyps)
 
     forward_only(model, sub, np.arange(len(sub)), args.batch_size)  # warm-up
     t_forward = forward_only(model, sub, np.arange(len(sub)), args.batch_size)
+    t_recorded = forward_only(model, sub, np.arange(len(sub)), args.batch_size, layers)
     start = time.perf_counter()
     result = inspect(model, sub, hyps, args.inspectors, layers, batch_size=args.batch_size,
                      device="cpu", progress=False)
@@ -105,12 +140,14 @@ def main(argv=None) -> int:
     t_naive, pairs = naive(model, sub, np.arange(len(sub)), layers, hyps, args.batch_size,
                            args.pairs)
     symbols = result.meta["symbols"]["char"]
-    units = sum(model.module.get_submodule(layer).hidden_size for layer in layers)
+    units = int(result.table.query("unit >= 0").groupby("layer")["unit"].max().add(1).sum())
     row = {"model": args.model, "records": len(sub), "symbols": symbols, "units": units,
-           "label_columns": n_cols, "inspectors": "+".join(args.inspectors),
-           "forward_s": round(t_forward, 2), "hyplib_s": round(t_hyplib, 2),
-           "naive_s_extrapolated": round(t_naive, 1),
+           "hypotheses": len(hyps), "label_columns": n_cols, "inspectors": "+".join(args.inspectors),
+           "forward_s": round(t_forward, 2), "forward_recording_layers_s": round(t_recorded, 2),
+           "hyplib_s": round(t_hyplib, 2),
+           "naive_s_extrapolated": round(t_naive, 1), "naive_pairs": pairs,
            "hyplib_over_forward": round(t_hyplib / t_forward, 2),
+           "hyplib_over_forward_recording": round(t_hyplib / t_recorded, 2),
            "naive_over_hyplib": round(t_naive / t_hyplib, 1),
            "symbols_per_s": round(symbols / t_hyplib),
            "peak_rss_mib": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024),

@@ -2,7 +2,8 @@
 
 Each point runs in its own process (so its peak RSS is its own) and times, on the same records,
 the bare forward pass and hyplib's ``inspect`` (correlation + mutual information by default,
-annotations cached beforehand). Three curves:
+annotations cached beforehand), and the forward pass with the inspected layers recorded
+(which, for the char-LSTM's cell states, computes them). Three curves:
 
 - ``symbols``: the trained char-LSTM, all four layers (h and c of both: 1,024 units), the
   grammar + text hypotheses, on 10k → 1M characters of Python source. Peak RSS across a 10×
@@ -119,6 +120,7 @@ def point(curve: str, size: int, inspectors: list[str], batch_size: int) -> dict
     from hyplib.annotate import annotate
     from hyplib.data import python_stdlib
     from hyplib.engine import inspect
+    from hyplib.extract import record
     from hyplib.plugins import catalog
 
     cat = catalog()
@@ -134,11 +136,15 @@ def point(curve: str, size: int, inspectors: list[str], batch_size: int) -> dict
     annotate(data, hyps, progress=False)
     rss_before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     texts = data["text"]
-    start = time.perf_counter()
-    with torch.inference_mode():
-        for lo in range(0, len(texts), batch_size):
-            model.forward(model.encode(texts[lo:lo + batch_size]), torch.device("cpu"))
-    forward = time.perf_counter() - start
+
+    def forward(recorded=()):
+        start = time.perf_counter()
+        with torch.inference_mode(), record(model.module, recorded):
+            for lo in range(0, len(texts), batch_size):
+                model.forward(model.encode(texts[lo:lo + batch_size]), torch.device("cpu"))
+        return time.perf_counter() - start
+
+    bare, recording = forward(), forward(layers)
     start = time.perf_counter()
     result = inspect(model, data, hyps, inspectors, layers, batch_size=batch_size,
                      device="cpu", progress=False)
@@ -146,8 +152,10 @@ def point(curve: str, size: int, inspectors: list[str], batch_size: int) -> dict
     units = int(result.table.query("unit >= 0").groupby("layer")["unit"].max().add(1).sum())
     return {"curve": curve, "size": size, "records": len(data),
             "symbols": result.meta["symbols"]["char"], "units": units,
-            "label_columns": sum(len(h.columns) for h in hyps), "forward_s": round(forward, 2),
-            "hyplib_s": round(seconds, 2), "hyplib_over_forward": round(seconds / forward, 2),
+            "label_columns": sum(len(h.columns) for h in hyps), "forward_s": round(bare, 2),
+            "forward_recording_layers_s": round(recording, 2), "hyplib_s": round(seconds, 2),
+            "hyplib_over_forward": round(seconds / bare, 2),
+            "hyplib_over_forward_recording": round(seconds / recording, 2),
             "symbols_per_s": round(result.meta["symbols"]["char"] / seconds),
             "rss_before_inspect_mib": round(rss_before / 1024),
             "peak_rss_mib": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024),
@@ -171,7 +179,7 @@ def main(argv=None) -> int:
         for size in (QUICK if args.quick else CURVES)[curve]:
             cmd = [sys.executable, __file__, "--point", curve, str(size), "--batch-size",
                    str(args.batch_size), "--inspectors", *args.inspectors]
-            done = subprocess.run(cmd, capture_output=True, text=True)
+            done = subprocess.run(cmd, capture_output=True, text=True, check=False)
             if done.returncode:
                 print(done.stderr[-2000:], file=sys.stderr)
                 return done.returncode
