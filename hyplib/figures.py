@@ -27,7 +27,7 @@ def heatmap(frame: pd.DataFrame, path: str | Path, title: str = "", vmax: float 
     fig.colorbar(im, ax=ax, fraction=0.04)
     ax.set_title(title, fontsize=10)
     fig.tight_layout()
-    return _save(fig, path)
+    return save_png(fig, path)
 
 
 def _colours(values: np.ndarray) -> np.ndarray:
@@ -63,7 +63,7 @@ def coloured_text(text: str, values: np.ndarray, path: str | Path, title: str = 
                         fontsize=7)
     ax.set_title(title, fontsize=9, loc="left")
     fig.tight_layout()
-    return html_path, _save(fig, Path(path).with_suffix(".png"))
+    return html_path, save_png(fig, Path(path).with_suffix(".png"))
 
 
 def _wrap(text: str, width: int) -> list[tuple[int, str]]:
@@ -77,7 +77,8 @@ def _wrap(text: str, width: int) -> list[tuple[int, str]]:
     return out
 
 
-def _save(fig, path: str | Path) -> Path:
+def save_png(fig, path: str | Path) -> Path:
+    """Write a matplotlib figure to ``path`` as PNG (temp file + rename) and close it."""
     path = Path(path)
     with atomic_path(path) as tmp:
         fig.savefig(tmp, dpi=110, format="png")
@@ -99,7 +100,7 @@ def grouped_bars(frame: pd.DataFrame, path: str | Path, title: str = "", ylabel:
     ax.set_title(title, fontsize=10)
     ax.legend(fontsize=8, frameon=False)
     fig.tight_layout()
-    return _save(fig, path)
+    return save_png(fig, path)
 
 
 def mask_overlays(images: list[np.ndarray], masks: list[np.ndarray], path: str | Path,
@@ -124,4 +125,4 @@ def mask_overlays(images: list[np.ndarray], masks: list[np.ndarray], path: str |
             ax.set_title(titles[i], fontsize=7)
     fig.suptitle(title, fontsize=9)
     fig.tight_layout()
-    return _save(fig, path)
+    return save_png(fig, path)

@@ -28,6 +28,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import datasets
+import matplotlib.pyplot as plt  # noqa: E402  (after hyplib.figures chose the Agg backend)
 import numpy as np
 import pandas as pd
 import torch
@@ -35,15 +36,13 @@ from nltk import Tree
 
 from hyplib.cache import atomic_path, cache_dir, digest
 from hyplib.engine import behaviours, inspect, pick_device
-from hyplib.figures import _save, heatmap
+from hyplib.figures import heatmap, save_png
 from hyplib.intervene import ablate
 from hyplib.models.wordlm import WordLM, WordLMConfig, WordLSTM, train
 from hyplib.repro import Claim, Context, Outcome, Study, one_thread
 from hyplib.types import unit_name
 
 from .agreement import AGREEMENT, OTHER_FORM, corpus, dependency
-
-import matplotlib.pyplot as plt  # noqa: E402  (after hyplib.figures chose the Agg backend)
 
 RECIPE_VERSION = 1
 NUMBER, DEPTH = "grammar.agreement.subject_number", "grammar.agreement.depth"
@@ -252,7 +251,7 @@ def _bars(accuracy: pd.DataFrame, spread: pd.Series, path: Path) -> Path:
     ax.legend(fontsize=8, loc="lower left")
     ax.set_title("held-out agreement by condition; ablation holds h at 0", fontsize=10)
     fig.tight_layout()
-    return _save(fig, path)
+    return save_png(fig, path)
 
 
 def _scatter(abs_r: pd.Series, single: pd.DataFrame, top, path: Path) -> Path:
@@ -267,7 +266,7 @@ def _scatter(abs_r: pd.Series, single: pd.DataFrame, top, path: Path) -> Path:
     ax.set_ylabel("attractor accuracy drop\n(unit ablated alone; worse number)")
     ax.set_title("single-unit ablation against correlation", fontsize=10)
     fig.tight_layout()
-    return _save(fig, path)
+    return save_png(fig, path)
 
 
 def _traces(model: WordLM, data, deps: pd.DataFrame, top, path: Path, dev) -> Path:
@@ -289,7 +288,7 @@ def _traces(model: WordLM, data, deps: pd.DataFrame, top, path: Path, dev) -> Pa
                      f"(shaded: subject to the word before the verb)", fontsize=9, loc="left")
     axes[0, 0].legend(fontsize=7, ncol=len(top))
     fig.tight_layout()
-    return _save(fig, path)
+    return save_png(fig, path)
 
 
 LAKRETZ2019 = Study(

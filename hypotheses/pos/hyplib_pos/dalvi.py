@@ -15,8 +15,8 @@ import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 
-from hyplib.cache import atomic_path
 from hyplib.engine import inspect
+from hyplib.figures import save_png
 from hyplib.intervene import ablate
 from hyplib.models.wordlm import TINY, WordLMConfig, load, next_word_loss
 from hyplib.repro import Claim, Context, Outcome, Study, one_thread
@@ -96,9 +96,7 @@ def _bars(rise: dict[str, float], path, title: str):
     ax.set_title(title, fontsize=9)
     ax.tick_params(axis="x", labelrotation=45)
     fig.tight_layout()
-    with atomic_path(path) as tmp:
-        fig.savefig(tmp, dpi=120, format="png")
-    return path
+    return save_png(fig, path)
 
 
 DALVI2019 = Study(
