@@ -28,7 +28,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import datasets
-import matplotlib.pyplot as plt  # noqa: E402  (after hyplib.figures chose the Agg backend)
 import numpy as np
 import pandas as pd
 import torch
@@ -43,6 +42,8 @@ from hyplib.repro import Claim, Context, Outcome, Study, one_thread
 from hyplib.types import unit_name
 
 from .agreement import AGREEMENT, OTHER_FORM, corpus, dependency
+
+import matplotlib.pyplot as plt  # noqa: E402  (after hyplib.figures chose the Agg backend)
 
 RECIPE_VERSION = 1
 NUMBER, DEPTH = "grammar.agreement.subject_number", "grammar.agreement.depth"
