@@ -124,7 +124,8 @@ def point(curve: str, size: int, inspectors: list[str], batch_size: int) -> dict
     from hyplib.plugins import catalog
 
     cat = catalog()
-    data = python_stdlib("train" if curve == "symbols" and size > 700_000 else "test")
+    # one source for every point of a curve, so that points differ only in size
+    data = python_stdlib("train" if curve == "symbols" else "test")
     data = records_for(data, size if curve == "symbols" else 100_000)
     if curve == "units":
         model, layers = wide_model(size), ["mix"]
