@@ -32,16 +32,20 @@ def main(argv=None) -> int:
     p.add_argument("--inspectors", nargs="+", action="append",
                    help="one query's inspectors (repeat for several); default: correlation, "
                         "then correlation + mutual_info")
+    p.add_argument("--device", default="auto")
+    p.add_argument("--name", help="results file stem (default cache, or cache-cuda on CUDA)")
     args = p.parse_args(argv)
     from hyplib.annotate import annotate
     from hyplib.cache import cache_dir
     from hyplib.data import python_stdlib
-    from hyplib.engine import inspect
+    from hyplib.engine import inspect, pick_device
     from hyplib.plugins import catalog
 
     sys.path.insert(0, str(Path(__file__).parent))
     from scale import records_for
 
+    dev = pick_device(args.device)
+    name = args.name or ("cache" if dev.type == "cpu" else f"cache-{dev.type}")
     cat = catalog()
     model = cat.get("models", "charlm").build(progress=True)  # trained once, from your cache
     data = records_for(python_stdlib("test"), args.symbols)
@@ -54,7 +58,7 @@ def main(argv=None) -> int:
 
         def query(hyps, cached, inspectors=inspectors):
             start = time.perf_counter()
-            result = inspect(model, data, hyps, inspectors, LAYERS, device="cpu",
+            result = inspect(model, data, hyps, inspectors, LAYERS, device=dev,
                              behaviour_cache=cached, progress=False)
             return time.perf_counter() - start, result
 
@@ -72,13 +76,14 @@ def main(argv=None) -> int:
             "first_over_cached": round(t_first / t_cached, 1),
             "uncached_over_cached": round(t_plain / t_cached, 1),
             "max_score_difference": diff, "cache_mib": round(disk / 2**20),
+            "device": torch.cuda.get_device_name(dev) if dev.type == "cuda" else "cpu",
             "cpus": os.cpu_count(), "torch_threads": torch.get_num_threads(),
             "load_average": round(os.getloadavg()[0], 1)})
         shutil.rmtree(os.environ["HYPLIB_CACHE"])
     table = pd.DataFrame(rows)
     OUT.mkdir(exist_ok=True)
-    table.to_csv(OUT / "cache.csv", index=False)
-    (OUT / "cache.md").write_text(
+    table.to_csv(OUT / f"{name}.csv", index=False)
+    (OUT / f"{name}.md").write_text(
         "# Behaviour cache: first query vs a second query served from the cache\n\n"
         f"Command: `python bench/cache.py {' '.join(sys.argv[1:])}`\n\n"
         + table.T.to_markdown(headers=["", *table["inspectors"]]) + "\n")

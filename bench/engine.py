@@ -10,6 +10,11 @@ Defaults: the char-LSTM's h and c of both layers (1,024 units), 55 hypotheses (t
 and text packs' 20 + 35 n-gram ones), correlation + mutual information. Writes ``bench/results/engine.md`` and ``.csv``.
 
     python bench/engine.py [--model charlm] [--records 400] [--inspectors correlation ...]
+                           [--device auto] [--name engine]
+
+On CUDA the results go to ``engine-cuda.md`` unless ``--name`` says otherwise; ``tokens`` counts
+the model's own positions (characters for the char-LSTM, sub-word pieces for a Hugging Face
+model).
 """
 from __future__ import annotations
 
@@ -30,7 +35,7 @@ from sklearn.metrics import mutual_info_score
 from hyplib.align import align, symbol_spans
 from hyplib.annotate import annotate, label_matrix
 from hyplib.data import python_stdlib
-from hyplib.engine import inspect
+from hyplib.engine import inspect, pick_device
 from hyplib.extract import record
 from hyplib.plugins import catalog
 
@@ -40,18 +45,27 @@ from scale import ngram_hypotheses
 OUT = Path(__file__).parent / "results"
 
 
-def forward_only(model, data, order, batch_size, layers=()) -> float:
-    """The bare forward pass; with ``layers``, also producing those layers' outputs (a layer
-    such as the char-LSTM's ``cells.i`` is computed only when something records it)."""
-    start = time.perf_counter()
+def forward_only(model, data, order, batch_size, dev, layers=()) -> tuple[float, int]:
+    """Seconds and tokens of the bare forward pass; with ``layers``, also producing those
+    layers' outputs (a layer such as the char-LSTM's ``cells.i`` is computed only when
+    something records it)."""
+    start, tokens = time.perf_counter(), 0
     with torch.inference_mode(), record(model.module, layers):
         for lo in range(0, len(order), batch_size):
             batch = data[order[lo:lo + batch_size]]
-            model.forward(model.encode(batch["text"]), torch.device("cpu"))
-    return time.perf_counter() - start
+            enc = model.encode(batch["text"])
+            model.forward(enc, dev)
+            tokens += int((enc.spans[..., 0] >= 0).sum())
+    _sync(dev)
+    return time.perf_counter() - start, tokens
 
 
-def naive(model, data, order, layers, hyps, batch_size, pairs: int) -> tuple[float, int]:
+def _sync(dev: torch.device) -> None:
+    if dev.type == "cuda":
+        torch.cuda.synchronize()
+
+
+def naive(model, data, order, layers, hyps, batch_size, pairs: int, dev) -> tuple[float, int]:
     """Gather every behaviour and label (as a naive tool would), then per pair scipy
     ``pearsonr`` (every unit × label column) and sklearn ``mutual_info_score`` on 16 quantile
     bins (every unit × binary/categorical hypothesis), timed on ``pairs`` random pairs each and
@@ -65,10 +79,10 @@ def naive(model, data, order, layers, hyps, batch_size, pairs: int) -> tuple[flo
             batch = data[ids]
             enc = model.encode(batch["text"])
             with record(model.module, layers) as seen:
-                model.forward(enc, torch.device("cpu"))
-            al = align(enc.spans, symbol_spans(batch, "char"))
+                model.forward(enc, dev)
+            al = align(enc.spans, symbol_spans(batch, "char")).to(dev)
             for layer in layers:
-                xs[layer].append(al.gather(seen[layer]).numpy())
+                xs[layer].append(al.gather(seen[layer]).float().cpu().numpy())
             ys.append(label_matrix([labels[h.name] for h in hyps], ids, "cpu").numpy())
     collect = time.perf_counter() - start
     # unit-major copies, as a per-unit loop keeps them (scipy on a strided column of the
@@ -100,6 +114,10 @@ def naive(model, data, order, layers, hyps, batch_size, pairs: int) -> tuple[flo
     return collect + per_r * n_r + per_bin * x.shape[0] + per_mi * n_mi, n_r + n_mi
 
 
+def _device_name(dev: torch.device) -> str:
+    return torch.cuda.get_device_name(dev) if dev.type == "cuda" else "cpu"
+
+
 def _codes(y: np.ndarray, columns, hyp) -> np.ndarray:
     """A discrete hypothesis's class per symbol from its label columns."""
     mine = [i for i, c in enumerate(columns) if c.hypothesis is hyp]
@@ -118,10 +136,14 @@ def main(argv=None) -> int:
     p.add_argument("--ngrams", type=int, default=35,
                    help="add this many n-gram hypotheses (bench/scale.py) to the named ones")
     p.add_argument("--pairs", type=int, default=400, help="naive pairs actually timed")
+    p.add_argument("--device", default="auto")
+    p.add_argument("--name", help="results file stem (default engine, or engine-cuda on CUDA)")
     args = p.parse_args(argv)
+    dev = pick_device(args.device)
+    name = args.name or ("engine" if dev.type == "cpu" else f"engine-{dev.type}")
 
     cat = catalog()
-    model = cat.get("models", args.model).build(progress=True)
+    model = cat.get("models", args.model).build(progress=True).to(dev)
     layers = args.layers
     data = python_stdlib()
     order = np.random.default_rng(0).permutation(len(data))[:args.records]
@@ -130,15 +152,18 @@ def main(argv=None) -> int:
     annotate(sub, hyps, progress=False)  # annotation is cached; time the pass itself
     n_cols = sum(len(h.columns) for h in hyps)
 
-    forward_only(model, sub, np.arange(len(sub)), args.batch_size)  # warm-up
-    t_forward = forward_only(model, sub, np.arange(len(sub)), args.batch_size)
-    t_recorded = forward_only(model, sub, np.arange(len(sub)), args.batch_size, layers)
+    every = np.arange(len(sub))
+    forward_only(model, sub, every, args.batch_size, dev)  # warm-up
+    t_forward, tokens = forward_only(model, sub, every, args.batch_size, dev)
+    t_recorded, _ = forward_only(model, sub, every, args.batch_size, dev, layers)
+    if dev.type == "cuda":
+        torch.cuda.reset_peak_memory_stats()
     start = time.perf_counter()
     result = inspect(model, sub, hyps, args.inspectors, layers, batch_size=args.batch_size,
-                     device="cpu", progress=False)
+                     device=dev, progress=False)
     t_hyplib = time.perf_counter() - start
-    t_naive, pairs = naive(model, sub, np.arange(len(sub)), layers, hyps, args.batch_size,
-                           args.pairs)
+    gpu_peak = torch.cuda.max_memory_allocated() / 2**20 if dev.type == "cuda" else None
+    t_naive, pairs = naive(model, sub, every, layers, hyps, args.batch_size, args.pairs, dev)
     symbols = result.meta["symbols"]["char"]
     units = int(result.table.query("unit >= 0").groupby("layer")["unit"].max().add(1).sum())
     row = {"model": args.model, "records": len(sub), "symbols": symbols, "units": units,
@@ -149,14 +174,17 @@ def main(argv=None) -> int:
            "hyplib_over_forward": round(t_hyplib / t_forward, 2),
            "hyplib_over_forward_recording": round(t_hyplib / t_recorded, 2),
            "naive_over_hyplib": round(t_naive / t_hyplib, 1),
-           "symbols_per_s": round(symbols / t_hyplib),
+           "symbols_per_s": round(symbols / t_hyplib), "tokens": tokens,
+           "tokens_per_s": round(tokens / t_hyplib),
+           "forward_tokens_per_s": round(tokens / t_forward),
            "peak_rss_mib": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024),
-           "device": "cpu", "cpus": os.cpu_count(), "torch_threads": torch.get_num_threads(),
-           "load_average": round(os.getloadavg()[0], 1)}
+           "peak_gpu_mib": None if gpu_peak is None else round(gpu_peak),
+           "device": _device_name(dev), "cpus": os.cpu_count(),
+           "torch_threads": torch.get_num_threads(), "load_average": round(os.getloadavg()[0], 1)}
     table = pd.DataFrame([row])
     OUT.mkdir(exist_ok=True)
-    table.to_csv(OUT / "engine.csv", index=False)
-    (OUT / "engine.md").write_text(
+    table.to_csv(OUT / f"{name}.csv", index=False)
+    (OUT / f"{name}.md").write_text(
         "# Engine: hyplib vs the bare forward pass vs a naive per-unit loop\n\n"
         f"Command: `python bench/engine.py {' '.join(sys.argv[1:])}`\n\n"
         + table.T.to_markdown(headers=["", "value"]) + "\n")

@@ -45,9 +45,11 @@ def main(argv=None) -> int:
     p.add_argument("--batch-size", type=int, default=32)
     p.add_argument("--device", default="auto")
     p.add_argument("--threads", type=int, default=torch.get_num_threads())
+    p.add_argument("--name", help="results file stem (default vision, or vision-cuda on CUDA)")
     args = p.parse_args(argv)
     torch.set_num_threads(args.threads)
     dev = pick_device(args.device)
+    name = args.name or ("vision" if dev.type == "cpu" else f"vision-{dev.type}")
     data = scenes.scenes(args.records, seed=7)
     hyps = colour.HYPOTHESES + scenes.HYPOTHESES
     annotate(data, hyps, progress=False)
@@ -71,14 +73,15 @@ def main(argv=None) -> int:
         "pixel_units_per_s": f"{pixels * units / wall:.3g}",
         "inspect_over_forward": round(wall / fwd, 1),
         "peak_rss_mib": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024),
-        "device": str(dev), "cpus": os.cpu_count(), "torch_threads": torch.get_num_threads(),
+        "device": torch.cuda.get_device_name(dev) if dev.type == "cuda" else "cpu",
+        "cpus": os.cpu_count(), "torch_threads": torch.get_num_threads(),
         "load_average": round(os.getloadavg()[0], 1),
     }
     OUT.mkdir(exist_ok=True)
     table = pd.Series(row, name="value").to_frame()
-    pd.DataFrame([row]).to_csv(OUT / "vision.csv", index=False)
+    pd.DataFrame([row]).to_csv(OUT / f"{name}.csv", index=False)
     command = "python bench/vision.py " + " ".join(argv if argv is not None else sys.argv[1:])
-    (OUT / "vision.md").write_text(
+    (OUT / f"{name}.md").write_text(
         "# Vision: dissecting one MobileNetV2 layer against every concept\n\n"
         f"Command: `{command.strip()}`\n\n{table.to_markdown()}\n\n"
         "`forward_images_per_s`: the bare forward pass at 224 × 224, no hooks. `images_per_s`: "

@@ -49,11 +49,7 @@ def _inspect(args) -> int:
     from .plugins import catalog
 
     cat = catalog()
-    if args.model.startswith("hf:"):
-        from .models import hf
-        recipe = hf.recipe(args.model)
-    else:
-        recipe = cat.get("models", args.model)
+    recipe = cat.get("models", args.model)
     hypotheses = cat.select("hypotheses", args.hypotheses)
     inspectors = [cat.get("inspectors", name) for name in args.inspector]
     inspector_args: dict[str, dict] = {}
@@ -145,8 +141,10 @@ def parser() -> argparse.ArgumentParser:
                      "be known to the tolerance, and their set settled")
     ins.add_argument("--pool", default="first", choices=["first", "last", "mean"],
                      help="how a symbol spanning several model positions gets its behaviour")
-    ins.add_argument("--precision", default="float32", choices=["float32", "bfloat16", "float16"],
-                     help="run the models in reduced precision (statistics stay float32/64)")
+    ins.add_argument("--precision", default="float32",
+                     choices=["float32", "tf32", "bfloat16", "float16"],
+                     help="the models' arithmetic: IEEE float32, TF32 matrix units (CUDA), or "
+                          "autocast to 16 bits (statistics stay float32/64)")
     ins.add_argument("--behaviour-cache", action="store_true",
                      help="keep the behaviours on disk after a full pass; later queries on the "
                           "same model, layers and data skip the model")

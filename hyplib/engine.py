@@ -116,7 +116,9 @@ def inspect(
     random sample. With ``tolerance`` the pass stops early once every score, or with ``top_k``
     the k best units per hypothesis, is known to that interval half-width
     (:mod:`hyplib.stopping`); ``meta["stopped"]`` says why reading ended. ``precision``
-    ``"bfloat16"`` or ``"float16"`` runs the models under autocast; statistics stay float32/64.
+    ``"float32"`` is IEEE float32 on every device; ``"tf32"`` allows TF32 matrix units on
+    CUDA; ``"bfloat16"`` or ``"float16"`` runs the models under autocast. Statistics stay
+    float32/64 whatever the models' precision.
     The next batch (records, labels, tokens) is prepared in a background thread while the
     current one runs. With ``behaviour_cache`` a full pass keeps the aligned behaviours on disk
     (:mod:`hyplib.behaviour_cache`) and later queries on the same model, layers and data read
@@ -156,14 +158,14 @@ def inspect(
     stopped = "end of data" if len(order) == len(data) else "sample limit"
     next_check = 4 * batch_size
     read = 0
-    autocast = _autocast(precision, dev)
+    _autocast(precision, dev)  # checks the name before any work
     stores = _stores(plan, data, levels, pool, precision) if behaviour_cache else {}
     with torch.inference_mode(), tqdm(total=len(order), desc="inspect", unit="rec",
                                       disable=not progress) as bar, \
             _closing(stores, lambda: read == len(data)):
         for ids, spans, ys, encoded in _prefetch(data, order, batch_size, levels, plan, dev):
             for m, chosen in plan.items():
-                with autocast:
+                with _autocast(precision, dev):
                     _update_model(m, chosen, encoded[m], ids, levels, spans, ys, makers,
                                   state, pool, dev, stores, pixel_budget)
             for lv in levels:
@@ -265,14 +267,42 @@ def _order(n: int, seed: int, max_records: int | None, sample: float | None) -> 
     return order[:max_records] if max_records is not None else order
 
 
-PRECISIONS = {"float32": None, "bfloat16": torch.bfloat16, "float16": torch.float16}
+PRECISIONS = {"float32": None, "tf32": None, "bfloat16": torch.bfloat16, "float16": torch.float16}
 
 
 def _autocast(precision: str, dev: torch.device):
+    """The models' arithmetic: ``float32`` is IEEE float32 on every device (on CUDA, PyTorch
+    would otherwise run cuDNN's convolutions and RNNs in TF32, ~1e-3 relative error);
+    ``tf32`` lets CUDA's matrix units round float32 inputs to TF32 (faster; the CPU ignores
+    it); ``bfloat16``/``float16`` run the models under autocast."""
     if precision not in PRECISIONS:
         raise HyplibError(f"precision must be one of {list(PRECISIONS)}, not {precision!r}")
     dtype = PRECISIONS[precision]
-    return contextlib.nullcontext() if dtype is None else torch.autocast(dev.type, dtype=dtype)
+    cast = contextlib.nullcontext() if dtype is None else torch.autocast(dev.type, dtype=dtype)
+    if dev.type != "cuda" or dtype is not None:
+        return cast
+    return _fp32_precision("tf32" if precision == "tf32" else "ieee", cast)
+
+
+@contextlib.contextmanager
+def _fp32_precision(mode: str, inner) -> Iterator[None]:
+    """CUDA matrix products, cuDNN convolutions and RNNs in ``mode`` (``"ieee"`` or
+    ``"tf32"``) inside the block; the process's settings are restored after it."""
+    b = torch.backends
+    if hasattr(b.cudnn, "rnn") and hasattr(b.cudnn.rnn, "fp32_precision"):  # torch >= 2.9
+        knobs = [b.cuda.matmul, b.cudnn.conv, b.cudnn.rnn]
+        attr, value = "fp32_precision", mode
+    else:
+        knobs, attr, value = [b.cuda.matmul, b.cudnn], "allow_tf32", mode == "tf32"
+    saved = [getattr(k, attr) for k in knobs]
+    try:
+        for k in knobs:
+            setattr(k, attr, value)
+        with inner:
+            yield
+    finally:
+        for k, v in zip(knobs, saved):
+            setattr(k, attr, v)
 
 
 def _prefetch(data, order, batch_size, levels, plan, dev) -> Iterator[tuple]:

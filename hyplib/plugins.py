@@ -66,9 +66,13 @@ class Catalog:
         return sorted(self._items[kind])
 
     def get(self, kind: str, name: str) -> Any:
-        """The one ``kind`` (``"hypotheses"``, ``"inspectors"``, ...) called ``name``."""
+        """The one ``kind`` (``"hypotheses"``, ``"inspectors"``, ...) called ``name``; the model
+        ``hf:<path-or-hub-id>`` is any Hugging Face model."""
         if kind == "hypotheses" and name.startswith(control.PREFIX):
             return control.control_task(self.get(kind, name[len(control.PREFIX):]))
+        if kind == "models" and name.startswith("hf:"):
+            from .models import hf
+            return hf.recipe(name)
         found = self._items[kind].get(name)
         if not found:
             raise UnknownNameError(kind, name, self.names(kind), self._broken_note())

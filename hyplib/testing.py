@@ -30,8 +30,9 @@ class Planted(nn.Module):
         self.features = nn.Identity()
 
     def forward(self, codes: torch.Tensor) -> torch.Tensor:
-        pos = torch.arange(codes.shape[1], dtype=torch.float64)[None, :, None]
-        unit = torch.arange(N_UNITS, dtype=torch.float64)
+        kw = {"dtype": torch.float64, "device": codes.device}
+        pos = torch.arange(codes.shape[1], **kw)[None, :, None]
+        unit = torch.arange(N_UNITS, **kw)
         c = codes.double()[..., None]
         noise = torch.frac(torch.sin(c * 12.9898 + pos * 78.233 + unit * 37.719) * 43758.5453)
         out = self.noise * (noise - 0.5) * 3.4

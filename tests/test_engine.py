@@ -107,7 +107,7 @@ def test_reduced_precision_gives_the_same_scores(planted, records):
     half = inspect(planted, records, [digit, upper], precision="bfloat16", progress=False).table
     np.testing.assert_allclose(half["score"], full["score"], atol=0.02)
     assert half["n"].equals(full["n"])
-    with pytest.raises(HyplibError, match=r"precision must be one of \['float32', 'bfloat16', 'float16'\]"):
+    with pytest.raises(HyplibError, match=r"precision must be one of \['float32', 'tf32', 'bfloat16', 'float16'\]"):
         inspect(planted, records, [digit], precision="int8", progress=False)
 
 

@@ -246,7 +246,9 @@ def test_hf_recipe_loads_a_saved_model_folder(bpe, tmp_path):
     model = gpt2(bpe)
     model.module.save_pretrained(tmp_path)
     bpe.save_pretrained(tmp_path)
-    loaded = hf.recipe(f"hf:{tmp_path}").build(progress=False)
+    from hyplib.plugins import catalog
+
+    loaded = catalog().get("models", f"hf:{tmp_path}").build(progress=False)
     assert isinstance(loaded.module, GPT2LMHeadModel) and loaded.name == f"hf:{tmp_path}"
     assert loaded.default_layers == ("transformer.wte", "transformer.h.0", "transformer.h.1")
     enc = loaded.encode(SENTENCES[1:])

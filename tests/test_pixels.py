@@ -32,9 +32,10 @@ class PlantedConv(nn.Module):
         self.features = nn.Sequential(conv, nn.AvgPool2d(3))
 
     def forward(self, x):
-        yy, xx = torch.meshgrid(torch.arange(S), torch.arange(S), indexing="ij")
+        grid = torch.arange(S, device=x.device)
+        yy, xx = torch.meshgrid(grid, grid, indexing="ij")
         wave = torch.sin(0.7 * xx + 1.3 * yy).float() * 0.2
-        h = self.features[0](x) + torch.cat([torch.zeros(2, S, S), wave.expand(4, S, S)])
+        h = self.features[0](x) + torch.cat([wave.new_zeros(2, S, S), wave.expand(4, S, S)])
         return self.features[1](h)
 
 

@@ -208,12 +208,12 @@ class Probe:
         return out
 
     def _fit(self, heads: _Heads, xs: torch.Tensor, t: torch.Tensor) -> _Heads:
-        gen = torch.Generator(device=self.device).manual_seed(self.seed)
+        gen = torch.Generator().manual_seed(self.seed)  # on the CPU: the same on every device
         n = xs.shape[0]
         epochs = self.fit_epochs(n)
         steps, s = epochs * math.ceil(n / self.minibatch), 0
         for _ in range(epochs):
-            perm = torch.randperm(n, generator=gen, device=self.device)
+            perm = torch.randperm(n, generator=gen).to(self.device, non_blocking=True)
             for i in range(0, n, self.minibatch):
                 sel = perm[i:i + self.minibatch]  # index_select: ~2× faster than xs[sel]
                 heads.step(xs.index_select(0, sel), t.index_select(0, sel),

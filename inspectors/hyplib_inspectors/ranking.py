@@ -46,6 +46,7 @@ def rank_units(weight: torch.Tensor, valid: torch.Tensor, mass: float) -> Rankin
 
 
 def random_units(n_units: int, n_sets: int, k: int, seed: int, device) -> torch.Tensor:
-    """``n_sets`` seeded random sets of ``k`` distinct units, (n_sets × k)."""
-    gen = torch.Generator(device=device).manual_seed(seed)
-    return torch.rand(n_sets, n_units, generator=gen, device=device).argsort(1)[:, :k]
+    """``n_sets`` seeded random sets of ``k`` distinct units, (n_sets × k), the same on every
+    device (drawn on the CPU)."""
+    gen = torch.Generator().manual_seed(seed)
+    return torch.rand(n_sets, n_units, generator=gen).argsort(1)[:, :k].to(device)

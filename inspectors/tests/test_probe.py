@@ -36,9 +36,10 @@ def _planted(classes, units=64, noise=0.6, seed=0, where=PLANTED):
     return x.astype(np.float32)
 
 
-def _stream(insp, x, y, batch):
+def _stream(insp, x, y, batch, device="cpu"):
     for i in range(0, len(x), batch):
-        insp.update(torch.from_numpy(x[i:i + batch]), torch.from_numpy(y[i:i + batch]))
+        insp.update(torch.from_numpy(x[i:i + batch]).to(device),
+                    torch.from_numpy(y[i:i + batch]).to(device))
     return insp
 
 
@@ -292,8 +293,9 @@ def test_cuda_matches_cpu():
     v = hyplib.Hypothesis("v", lambda b: b, kind="continuous")
     got = []
     for dev in ("cpu", "cuda"):
-        probe = _stream(Probe(64, H.columns, dev, epochs=5), x, y, 1000)
-        lin = _stream(LinearProbe(64, v.columns, dev, l1=1e-3), x, x[:, 5:6] + x[:, 17:18], 1000)
+        probe = _stream(Probe(64, H.columns, dev, epochs=5), x, y, 1000, dev)
+        lin = _stream(LinearProbe(64, v.columns, dev, l1=1e-3), x, x[:, 5:6] + x[:, 17:18], 1000,
+                      dev)
         got.append((_metrics(probe), _metrics(lin)))
     (cpu, lin_cpu), (gpu, lin_gpu) = got
     assert gpu["accuracy"].score.item() == pytest.approx(cpu["accuracy"].score.item(), abs=0.01)
