@@ -19,6 +19,7 @@ model).
 from __future__ import annotations
 
 import argparse
+import functools
 import os
 import resource
 import sys
@@ -35,7 +36,7 @@ from sklearn.metrics import mutual_info_score
 from hyplib.align import align, symbol_spans
 from hyplib.annotate import annotate, label_matrix
 from hyplib.data import python_stdlib
-from hyplib.engine import inspect, pick_device
+from hyplib.engine import PRECISIONS, inspect, model_precision, pick_device
 from hyplib.extract import record
 from hyplib.plugins import catalog
 
@@ -45,16 +46,18 @@ from scale import ngram_hypotheses
 OUT = Path(__file__).parent / "results"
 
 
-def forward_only(model, data, order, batch_size, dev, layers=()) -> tuple[float, int]:
-    """Seconds and tokens of the bare forward pass; with ``layers``, also producing those
-    layers' outputs (a layer such as the char-LSTM's ``cells.i`` is computed only when
-    something records it)."""
+def forward_only(model, data, order, batch_size, dev, precision="float32",
+                 layers=()) -> tuple[float, int]:
+    """Seconds and tokens of the bare forward pass in the arithmetic ``inspect`` uses at
+    ``precision``; with ``layers``, also producing those layers' outputs (a layer such as the
+    char-LSTM's ``cells.i`` is computed only when something records it)."""
     start, tokens = time.perf_counter(), 0
     with torch.inference_mode(), record(model.module, layers):
         for lo in range(0, len(order), batch_size):
             batch = data[order[lo:lo + batch_size]]
             enc = model.encode(batch["text"])
-            model.forward(enc, dev)
+            with model_precision(precision, dev):
+                model.forward(enc, dev)
             tokens += int((enc.spans[..., 0] >= 0).sum())
     _sync(dev)
     return time.perf_counter() - start, tokens
@@ -137,6 +140,7 @@ def main(argv=None) -> int:
                    help="add this many n-gram hypotheses (bench/scale.py) to the named ones")
     p.add_argument("--pairs", type=int, default=400, help="naive pairs actually timed")
     p.add_argument("--device", default="auto")
+    p.add_argument("--precision", default="float32", choices=list(PRECISIONS))
     p.add_argument("--name", help="results file stem (default engine, or engine-cuda on CUDA)")
     args = p.parse_args(argv)
     dev = pick_device(args.device)
@@ -152,15 +156,18 @@ def main(argv=None) -> int:
     annotate(sub, hyps, progress=False)  # annotation is cached; time the pass itself
     n_cols = sum(len(h.columns) for h in hyps)
 
-    every = np.arange(len(sub))
-    forward_only(model, sub, every, args.batch_size, dev)  # warm-up
-    t_forward, tokens = forward_only(model, sub, every, args.batch_size, dev)
-    t_recorded, _ = forward_only(model, sub, every, args.batch_size, dev, layers)
+    every, prec = np.arange(len(sub)), args.precision
+    forward_only(model, sub, every, args.batch_size, dev, prec)  # warm-up
+    t_forward, tokens = forward_only(model, sub, every, args.batch_size, dev, prec)
+    t_recorded, _ = forward_only(model, sub, every, args.batch_size, dev, prec, layers)
+    run = functools.partial(inspect, model, hypotheses=hyps, inspectors=args.inspectors,
+                            layers=layers, batch_size=args.batch_size, device=dev,
+                            precision=prec, progress=False)
+    run(sub.select(range(2 * args.batch_size)))  # warm-up: kernels, the annotation cache
     if dev.type == "cuda":
         torch.cuda.reset_peak_memory_stats()
     start = time.perf_counter()
-    result = inspect(model, sub, hyps, args.inspectors, layers, batch_size=args.batch_size,
-                     device=dev, progress=False)
+    result = run(sub)
     t_hyplib = time.perf_counter() - start
     gpu_peak = torch.cuda.max_memory_allocated() / 2**20 if dev.type == "cuda" else None
     t_naive, pairs = naive(model, sub, every, layers, hyps, args.batch_size, args.pairs, dev)
@@ -168,6 +175,7 @@ def main(argv=None) -> int:
     units = int(result.table.query("unit >= 0").groupby("layer")["unit"].max().add(1).sum())
     row = {"model": args.model, "records": len(sub), "symbols": symbols, "units": units,
            "hypotheses": len(hyps), "label_columns": n_cols, "inspectors": "+".join(args.inspectors),
+           "precision": prec, "batch_size": args.batch_size,
            "forward_s": round(t_forward, 2), "forward_recording_layers_s": round(t_recorded, 2),
            "hyplib_s": round(t_hyplib, 2),
            "naive_s_extrapolated": round(t_naive, 1), "naive_pairs": pairs,

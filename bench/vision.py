@@ -21,16 +21,16 @@ import pandas as pd
 import torch
 
 from hyplib.annotate import annotate
-from hyplib.engine import inspect, pick_device
+from hyplib.engine import PRECISIONS, inspect, model_precision, pick_device
 from hyplib.models.vision import torchvision_model
 from hyplib_vision import colour, scenes
 
 OUT = Path(__file__).parent / "results"
 
 
-def forward_only(model, data, batch_size, dev) -> float:
+def forward_only(model, data, batch_size, dev, precision) -> float:
     start = time.perf_counter()
-    with torch.inference_mode():
+    with torch.inference_mode(), model_precision(precision, dev):
         for lo in range(0, len(data), batch_size):
             model.forward(model.encode(data[lo:lo + batch_size]["image"]), dev)
     if dev.type == "cuda":
@@ -45,6 +45,7 @@ def main(argv=None) -> int:
     p.add_argument("--batch-size", type=int, default=32)
     p.add_argument("--device", default="auto")
     p.add_argument("--threads", type=int, default=torch.get_num_threads())
+    p.add_argument("--precision", default="float32", choices=list(PRECISIONS))
     p.add_argument("--name", help="results file stem (default vision, or vision-cuda on CUDA)")
     args = p.parse_args(argv)
     torch.set_num_threads(args.threads)
@@ -54,11 +55,18 @@ def main(argv=None) -> int:
     hyps = colour.HYPOTHESES + scenes.HYPOTHESES
     annotate(data, hyps, progress=False)
     model = torchvision_model("mobilenet_v2").to(dev)
-    forward_only(model, data.select(range(min(8, len(data)))), args.batch_size, dev)  # warm up
-    fwd = forward_only(model, data, args.batch_size, dev)
+    prec = args.precision
+    warm = data.select(range(min(2 * args.batch_size, len(data))))
+    forward_only(model, warm, args.batch_size, dev, prec)
+    fwd = forward_only(model, data, args.batch_size, dev, prec)
+
+    def run(records):
+        return inspect(model, records, hyps, ["iou"], layers=[args.layer], precision=prec,
+                       batch_size=args.batch_size, device=dev, progress=False)
+
+    run(warm)  # warm-up: kernels, the annotation cache
     cpu0, wall0 = time.process_time(), time.perf_counter()
-    result = inspect(model, data, hyps, ["iou"], layers=[args.layer],
-                     batch_size=args.batch_size, device=dev, progress=False)
+    result = run(data)
     wall, cpu = time.perf_counter() - wall0, time.process_time() - cpu0
     n = len(data)
     units = int(result.table["unit"].max()) + 1
@@ -67,6 +75,7 @@ def main(argv=None) -> int:
         "model": "mobilenet_v2 (IMAGENET1K_V1)", "layer": args.layer, "units": units,
         "records": n, "label_grid": "112×112", "pixels": pixels,
         "label_columns": sum(len(h.columns) for h in hyps), "inspector": "iou",
+        "precision": prec, "batch_size": args.batch_size,
         "forward_images_per_s": round(n / fwd, 1),
         "inspect_s": round(wall, 1), "inspect_cpu_s": round(cpu, 1),
         "images_per_s": round(n / wall, 2), "images_per_cpu_s": round(n / cpu, 2),

@@ -75,14 +75,40 @@ def _resolve(items, kind: str, cat: Catalog) -> list:
 
 
 def _check_finite(x: torch.Tensor, model: str, layer: str, counts: np.ndarray, ids: np.ndarray):
+    """Raise if ``x`` (symbols × units, or a batch of feature maps) holds a non-finite value,
+    naming the unit and the record."""
     if torch.isfinite(x).all():
         return
+    if x.dim() == 4:  # images × units × height × width: pixels × units
+        x = x.flatten(2).transpose(1, 2).reshape(-1, x.shape[1])
     bad = ~torch.isfinite(x)
     unit = int(bad.any(0).nonzero()[0])
     row = int(bad[:, unit].nonzero()[0])
     rec = ids[np.searchsorted(np.cumsum(counts), row, side="right")]
     raise BehaviourError(f"unit {unit_name(model, layer, unit)} is {x[row, unit].item()} on record "
                          f"{rec}: the model produced non-finite activations there")
+
+
+class _FiniteCheck:
+    """:func:`_check_finite` for every behaviour. On CUDA the tests are queued on the device
+    and read once per batch (:meth:`flush`), so the host does not wait for the device after
+    every layer."""
+
+    def __init__(self, defer: bool):
+        self.defer = defer
+        self.pending: list[tuple[torch.Tensor, tuple]] = []
+
+    def __call__(self, x: torch.Tensor, *context) -> None:
+        if self.defer:
+            self.pending.append((torch.isfinite(x).all(), (x, *context)))
+        else:
+            _check_finite(x, *context)
+
+    def flush(self) -> None:
+        if self.pending and not bool(torch.stack([ok for ok, _ in self.pending]).all()):
+            for _, args in self.pending:
+                _check_finite(*args)
+        self.pending.clear()
 
 
 def inspect(
@@ -158,16 +184,18 @@ def inspect(
     stopped = "end of data" if len(order) == len(data) else "sample limit"
     next_check = 4 * batch_size
     read = 0
-    _autocast(precision, dev)  # checks the name before any work
+    model_precision(precision, dev)  # checks the name before any work
     stores = _stores(plan, data, levels, pool, precision) if behaviour_cache else {}
+    finite = _FiniteCheck(defer=dev.type == "cuda")
     with torch.inference_mode(), tqdm(total=len(order), desc="inspect", unit="rec",
                                       disable=not progress) as bar, \
             _closing(stores, lambda: read == len(data)):
         for ids, spans, ys, encoded in _prefetch(data, order, batch_size, levels, plan, dev):
             for m, chosen in plan.items():
-                with _autocast(precision, dev):
+                with model_precision(precision, dev):
                     _update_model(m, chosen, encoded[m], ids, levels, spans, ys, makers,
-                                  state, pool, dev, stores, pixel_budget)
+                                  state, pool, dev, stores, pixel_budget, finite)
+            finite.flush()
             for lv in levels:
                 n_symbols[lv.name] += int(ys[lv.name].shape[0])
             read += len(ids)
@@ -270,7 +298,7 @@ def _order(n: int, seed: int, max_records: int | None, sample: float | None) -> 
 PRECISIONS = {"float32": None, "tf32": None, "bfloat16": torch.bfloat16, "float16": torch.float16}
 
 
-def _autocast(precision: str, dev: torch.device):
+def model_precision(precision: str, dev: torch.device):
     """The models' arithmetic: ``float32`` is IEEE float32 on every device (on CUDA, PyTorch
     would otherwise run cuDNN's convolutions and RNNs in TF32, ~1e-3 relative error);
     ``tf32`` lets CUDA's matrix units round float32 inputs to TF32 (faster; the CPU ignores
@@ -330,11 +358,13 @@ def _prefetch(data, order, batch_size, levels, plan, dev) -> Iterator[tuple]:
 
 
 def _update_model(m, chosen, enc, ids, levels, spans, ys, makers, state, pool, dev,
-                  stores: dict, pixel_budget: int) -> None:
+                  stores: dict, pixel_budget: int, finite: _FiniteCheck) -> None:
     """Feed one model's behaviours on the batch to every layer × level × inspector."""
-    behaviours = (_image_behaviours(m, chosen, enc, ids, levels, spans, dev, pixel_budget)
+    behaviours = (_image_behaviours(m, chosen, enc, ids, levels, spans, dev, pixel_budget,
+                                    finite)
                   if isinstance(m, ImageModel) else
-                  _model_behaviours(m, chosen, enc, ids, levels, spans, pool, dev, stores))
+                  _model_behaviours(m, chosen, enc, ids, levels, spans, pool, dev, stores,
+                                    finite))
     for lv, layer, rows, x in behaviours:
         y = ys[lv.name] if rows is None else ys[lv.name].index_select(0, rows)
         for name, cols in lv.inspector_columns.items():
@@ -345,17 +375,16 @@ def _update_model(m, chosen, enc, ids, levels, spans, ys, makers, state, pool, d
             state[key].update(x, y.index_select(1, cols))
 
 
-def _image_behaviours(m, chosen, enc, ids, levels, grids, dev, budget) -> Iterator[tuple]:
+def _image_behaviours(m, chosen, enc, ids, levels, grids, dev, budget,
+                      finite: _FiniteCheck) -> Iterator[tuple]:
     """(level, layer, rows, behaviour) of an image model: each pixel chunk with its label rows
     (:class:`~hyplib.align.Upsampler`); whole images with all rows (``None``)."""
     with record(m.module, chosen, m.name) as seen:
         m.forward(enc, dev)
     for layer in chosen:
         fmap = feature_map(seen[layer], layer)
-        if not torch.isfinite(fmap).all():
-            b, units, h, w = fmap.shape
-            _check_finite(fmap.flatten(2).transpose(1, 2).reshape(-1, units), m.name, layer,
-                          np.full(b, h * w), ids)
+        b, _, h, w = fmap.shape
+        finite(fmap, m.name, layer, np.full(b, h * w), ids)
         for lv in levels:
             if lv.name == "pixel":
                 for rows, x in Upsampler(grids["pixel"], budget).chunks(fmap):
@@ -364,7 +393,8 @@ def _image_behaviours(m, chosen, enc, ids, levels, grids, dev, budget) -> Iterat
                 yield lv, layer, None, image_means(fmap)
 
 
-def _model_behaviours(m, chosen, enc, ids, levels, spans, pool, dev, stores) -> Iterator[tuple]:
+def _model_behaviours(m, chosen, enc, ids, levels, spans, pool, dev, stores,
+                      finite: _FiniteCheck) -> Iterator[tuple]:
     """(level, layer, None, symbols × units behaviour): from the behaviour cache when it holds
     them all, else from the model (written to the cache when one is being filled)."""
     mine = [stores.get((m, layer, lv.name)) for lv in levels for layer in chosen]
@@ -381,7 +411,7 @@ def _model_behaviours(m, chosen, enc, ids, levels, spans, pool, dev, stores) -> 
         counts = np.array([len(s) for s in spans[lv.name]])
         for layer in chosen:
             x = al.gather(seen[layer]).float()
-            _check_finite(x, m.name, layer, counts, ids)
+            finite(x, m.name, layer, counts, ids)
             if stores:
                 stores[(m, layer, lv.name)].write(ids, x)
             yield lv, layer, None, x

@@ -14,7 +14,8 @@ import pytest
 import torch
 
 import hyplib
-from hyplib.engine import _autocast, inspect
+from hyplib.engine import inspect, model_precision
+from hyplib.errors import BehaviourError
 from hyplib.intervene import ablate, run_lstm
 from hyplib.models.charlm import CharLM, CharLMConfig, CharLSTM
 from hyplib.testing import DIGIT_UNIT, PlantedModel
@@ -139,9 +140,14 @@ def _words(text):
 def test_ablation_and_the_stepwise_lstm_on_cuda(records):
     lstm = torch.nn.LSTM(8, 16, batch_first=True).cuda()
     x = torch.randn(4, 50, 8, device="cuda")
-    with torch.inference_mode(), _autocast("float32", torch.device("cuda")):  # no TF32
+    with torch.inference_mode(), model_precision("float32", torch.device("cuda")):  # no TF32
         torch.testing.assert_close(run_lstm(lstm, x)[0], lstm(x)[0], rtol=0, atol=1e-5)
     model = PlantedModel(noise=0.05)
     with ablate(model, {"features": [DIGIT_UNIT]}):
         t = inspect(model, records, [digit], device="cuda", progress=False).table
     assert np.isnan(t.set_index("unit")["score"][DIGIT_UNIT])
+    # the finiteness test is read once per batch on CUDA; it still names the unit and record
+    with ablate(model, {"features": [DIGIT_UNIT]}, value=float("nan")), \
+            pytest.raises(BehaviourError, match=rf"planted:features\[{DIGIT_UNIT}\] is nan on "
+                                                rf"record \d+"):
+        inspect(model, records, [digit], device="cuda", progress=False)

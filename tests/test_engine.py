@@ -118,3 +118,21 @@ def test_inspector_args_reach_the_inspector(planted, records):
     assert ((narrow["ci_high"] - narrow["ci_low"]) < (wide["ci_high"] - wide["ci_low"])).all()
     with pytest.raises(HyplibError, match=r"inspector_args names 'probe', which is not among"):
         inspect(planted, records, [digit], inspector_args={"probe": {"k": 2}}, progress=False)
+
+
+def test_deferred_finiteness_check_names_the_unit_and_record():
+    """On CUDA the engine queues the finiteness tests and reads them once per batch."""
+    import torch
+
+    from hyplib.engine import _FiniteCheck
+    from hyplib.errors import BehaviourError
+
+    check = _FiniteCheck(defer=True)
+    x = torch.zeros(6, 3)
+    check(x, "m", "layer", np.array([2, 4]), np.array([10, 11]))
+    check.flush()
+    x[4, 2] = float("nan")
+    check(x.clone(), "m", "layer", np.array([2, 4]), np.array([10, 11]))
+    assert check.pending  # nothing read yet
+    with pytest.raises(BehaviourError, match=r"m:layer\[2\] is nan on record 11"):
+        check.flush()
