@@ -163,7 +163,7 @@ def main(argv=None) -> int:
     run = functools.partial(inspect, model, hypotheses=hyps, inspectors=args.inspectors,
                             layers=layers, batch_size=args.batch_size, device=dev,
                             precision=prec, progress=False)
-    run(sub.select(range(2 * args.batch_size)))  # warm-up: kernels, the annotation cache
+    run(sub.select(range(min(2 * args.batch_size, len(sub)))))  # warm-up: kernels, annotations
     if dev.type == "cuda":
         torch.cuda.reset_peak_memory_stats()
     start = time.perf_counter()
