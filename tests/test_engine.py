@@ -136,3 +136,23 @@ def test_deferred_finiteness_check_names_the_unit_and_record():
     assert check.pending  # nothing read yet
     with pytest.raises(BehaviourError, match=r"m:layer\[2\] is nan on record 11"):
         check.flush()
+
+
+def test_discrete_labels_are_held_as_bytes_and_read_as_floats(records, tmp_path, monkeypatch):
+    import torch
+
+    import hyplib
+    from hyplib.annotate import annotate, label_matrix
+
+    monkeypatch.setenv("HYPLIB_CACHE", str(tmp_path))
+    half = hyplib.Hypothesis("test.half", lambda b: [[0.5] * len(t) for t in b["text"]])
+    labels = annotate(records, [digit, char_kind, half], progress=False)
+    assert labels["test.digit"].values.dtype == labels["test.kind"].values.dtype == np.uint8
+    assert labels["test.half"].values.dtype == np.float32  # not a whole number: kept as is
+    ids = np.array([3, 0])
+    y = label_matrix([labels[h] for h in ("test.digit", "test.kind", "test.half")], ids)
+    text = records[3]["text"] + records[0]["text"]
+    kind = [0 if c.isdigit() else 1 if c.isupper() else 2 for c in text]
+    want = np.column_stack([[c.isdigit() for c in text], np.eye(3)[kind], np.full(len(text), 0.5)])
+    assert y.dtype == torch.float32
+    np.testing.assert_array_equal(y.numpy(), want)
