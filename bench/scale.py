@@ -187,6 +187,11 @@ def main(argv=None) -> int:
             rows.append(json.loads(done.stdout.strip().splitlines()[-1]))
             print(rows[-1], flush=True)
     table = pd.DataFrame(rows)
+    kept = OUT / "scale.csv"
+    if not args.quick and kept.exists():  # the curves not run now keep their last results
+        old = pd.read_csv(kept)
+        table = pd.concat([old[~old["curve"].isin(args.curves)], table], ignore_index=True)
+        table = table.sort_values("curve", key=lambda c: c.map(list(CURVES).index), kind="stable")
     sym = table[table["curve"] == "symbols"].set_index("size")["peak_rss_mib"]
     notes = []
     if {100_000, 1_000_000} <= set(sym.index):
@@ -199,7 +204,8 @@ def main(argv=None) -> int:
         "# Scale curves: symbols, units, hypotheses\n\n"
         f"Command: `python bench/scale.py {' '.join(sys.argv[1:])}` "
         f"(inspectors: {' + '.join(args.inspectors)}; {os.cpu_count()} CPUs, "
-        f"{torch.get_num_threads()} torch threads)\n\n"
+        f"{torch.get_num_threads()} torch threads); curves not named there keep the rows of "
+        f"their last run\n\n"
         + table.to_markdown(index=False) + "\n\n" + "\n".join(notes) + "\n")
     print("\n".join(notes))
     return 0
