@@ -35,10 +35,56 @@ class Labels:
 
     def take(self, records: np.ndarray) -> np.ndarray:
         """The labels of ``records``, concatenated in that order."""
-        starts, stops = self.offsets[records], self.offsets[records + 1]
-        counts = stops - starts
-        index = np.repeat(starts - np.cumsum(counts) + counts, counts) + np.arange(counts.sum())
-        return self.values[index]
+        return self.values[symbol_index(self.offsets, records)]
+
+
+def symbol_index(offsets: np.ndarray, records: np.ndarray) -> np.ndarray:
+    """The positions of ``records``' symbols, concatenated in that order, where record ``i``
+    owns ``offsets[i]:offsets[i+1]``."""
+    starts, stops = offsets[records], offsets[records + 1]
+    counts = stops - starts
+    return np.repeat(starts - np.cumsum(counts) + counts, counts) + np.arange(counts.sum())
+
+
+class LabelTable:
+    """Several hypotheses' labels on one symbol level, gathered for a batch in one step.
+
+    The uint8 labels (binary and categorical ones that fit, see :func:`_compact`) are one
+    (symbols × hypotheses) byte matrix, the rest one float32 matrix; :meth:`matrix` gathers
+    the batch's rows of each once and places them in the label matrix, categorical
+    hypotheses one-hot, with no loop over hypotheses.
+    """
+
+    def __init__(self, labels: list[Labels]):
+        offsets = labels[0].offsets
+        for lab in labels[1:]:
+            if not np.array_equal(lab.offsets, offsets):
+                raise AnnotationError(f"hypotheses {labels[0].hypothesis.name!r} and "
+                                      f"{lab.hypothesis.name!r} label different symbols: they "
+                                      f"must be of the same level")
+        self.offsets = offsets
+        widths = [len(lab.hypothesis.columns) for lab in labels]
+        self.width = sum(widths)
+        starts = np.cumsum([0] + widths)[:-1]
+        self.parts = []  # (values: symbols × k, first column of each, categorical or not)
+        for small in (True, False):
+            mine = [i for i, lab in enumerate(labels) if (lab.values.dtype == np.uint8) == small]
+            if mine:
+                values = np.stack([labels[i].values for i in mine], 1)
+                self.parts.append((values if small else values.astype(np.float32),
+                                   starts[mine],
+                                   np.array([labels[i].hypothesis.kind == "categorical"
+                                             for i in mine])))
+
+    def matrix(self, records: np.ndarray) -> torch.Tensor:
+        """(symbols × columns) float32 labels of ``records``: categorical hypotheses one-hot."""
+        index = symbol_index(self.offsets, records)
+        y = np.zeros((len(index), self.width), dtype=np.float32)
+        for values, starts, categorical in self.parts:  # at most two: bytes, floats
+            v = values[index]
+            columns = starts + np.where(categorical, v, 0).astype(np.int64)
+            np.put_along_axis(y, columns, np.where(categorical, 1, v).astype(np.float32), 1)
+        return torch.from_numpy(y)
 
 
 def _label_batch(batch: dict[str, list], indices: list[int], hyp: Hypothesis) -> dict:
@@ -120,13 +166,6 @@ def _compact(hyp: Hypothesis, values: np.ndarray) -> np.ndarray:
 
 
 def label_matrix(labels: list[Labels], records: np.ndarray, device="cpu") -> torch.Tensor:
-    """(symbols × columns) float32 labels of ``records``: categorical hypotheses one-hot."""
-    cols = []
-    for lab in labels:
-        values = torch.from_numpy(lab.take(records))
-        if lab.hypothesis.kind == "categorical":
-            cols.append(torch.nn.functional.one_hot(values.long(), len(lab.hypothesis.classes))
-                        .float())
-        else:
-            cols.append(values.float()[:, None])
-    return torch.cat(cols, dim=1).to(device, non_blocking=True)
+    """(symbols × columns) float32 labels of ``records``: categorical hypotheses one-hot. To
+    gather many batches, build a :class:`LabelTable` once."""
+    return LabelTable(labels).matrix(records).to(device, non_blocking=True)

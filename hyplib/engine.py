@@ -23,7 +23,7 @@ from tqdm.auto import tqdm
 
 from .align import (PIXEL_BUDGET, Upsampler, align, feature_map, image_means, pixel_grids,
                     symbol_spans)
-from .annotate import Labels, annotate, label_matrix
+from .annotate import LabelTable, Labels, annotate
 from .errors import BehaviourError, HyplibError
 from .behaviour_cache import BehaviourStore, model_fingerprint
 from .extract import record, resolve_layers
@@ -47,7 +47,7 @@ class _Level:
     """The hypotheses of one symbol level, and which label columns each inspector reads."""
 
     name: str
-    labels: list[Labels]
+    labels: LabelTable
     columns: list
     inspector_columns: dict[str, torch.Tensor]
 
@@ -63,7 +63,8 @@ def _levels(hyps: list[Hypothesis], all_labels: dict[str, Labels], inspectors: d
             idx = [i for i, c in enumerate(columns) if cls.accepts(c.hypothesis)]
             if idx:
                 picks[name] = torch.tensor(idx, device=device)
-        levels.append(_Level(level, [all_labels[h.name] for h in chosen], columns, picks))
+        levels.append(_Level(level, LabelTable([all_labels[h.name] for h in chosen]), columns,
+                             picks))
     return levels
 
 
@@ -342,7 +343,7 @@ def _prefetch(data, order, batch_size, levels, plan, dev) -> Iterator[tuple]:
         batch = data[ids]
         spans = {lv.name: pixel_grids(batch) if lv.name == "pixel" else
                  symbol_spans(batch, lv.name) for lv in levels}
-        ys = {lv.name: label_matrix(lv.labels, ids) for lv in levels}
+        ys = {lv.name: lv.labels.matrix(ids) for lv in levels}
         if pin:
             ys = {k: v.pin_memory() for k, v in ys.items()}
         return ids, spans, ys, {m: m.encode(batch[getattr(m, "field", "text")]) for m in plan}

@@ -156,3 +156,12 @@ def test_discrete_labels_are_held_as_bytes_and_read_as_floats(records, tmp_path,
     want = np.column_stack([[c.isdigit() for c in text], np.eye(3)[kind], np.full(len(text), 0.5)])
     assert y.dtype == torch.float32
     np.testing.assert_array_equal(y.numpy(), want)
+    from hyplib.annotate import LabelTable
+    from hyplib.errors import AnnotationError
+
+    whole = hyplib.Hypothesis("test.long", lambda b: [len(t) > 50 for t in b["text"]],
+                              level="record")
+    labels |= annotate(records, [whole], progress=False)
+    with pytest.raises(AnnotationError, match="'test.digit' and 'test.long' label different "
+                                              "symbols"):
+        LabelTable([labels["test.digit"], labels["test.long"]])

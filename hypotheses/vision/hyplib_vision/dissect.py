@@ -16,6 +16,7 @@ import pandas as pd
 import torch
 
 from hyplib.align import Upsampler, feature_map
+from hyplib.cache import atomic_path
 from hyplib.engine import pick_device
 from hyplib.extract import record
 from hyplib.figures import grouped_bars, mask_overlays
@@ -108,8 +109,10 @@ def report(result: Result, hypotheses: Sequence, model, data, out: str | Path,
     concepts = unit_concepts(result, hypotheses)
     counts = detector_counts(concepts)
     files = [out / "unit_concepts.csv", out / "detector_counts.csv"]
-    concepts.to_csv(files[0], index=False)
-    counts.to_csv(files[1])
+    with atomic_path(files[0]) as tmp:
+        concepts.to_csv(tmp, index=False)
+    with atomic_path(files[1]) as tmp:
+        counts.to_csv(tmp)
     files.append(grouped_bars(counts, out / "detector_counts.png",
                               f"{model.name}: detectors (IoU > 0.04) per layer", "units"))
     return concepts, files + overlays(concepts, model, data, out, units, k, device)
