@@ -26,8 +26,6 @@ def hyplib_datasets():
 
 @hookimpl
 def hyplib_models():
-    import torchvision
-
     from hyplib.models import ModelRecipe
     from hyplib.models.vision import torchvision_model
 
@@ -37,7 +35,26 @@ def hyplib_models():
         return lambda progress=True, **kw: torchvision_model(name, progress=progress, **kw)
 
     return cnn.RECIPES + [ModelRecipe(n, build(n), f"torchvision {n} with ImageNet weights (those installed here, else the default)")
-                          for n in torchvision.models.list_models(module=torchvision.models)]
+                          for n in _torchvision_classifiers()]
+
+
+def _torchvision_classifiers() -> list[str]:
+    """torchvision's classification models. Listing them imports torchvision (1.5 s, on every
+    command), so the list is cached per torchvision version."""
+    import json
+    from importlib.metadata import version
+
+    from hyplib.cache import atomic_path, cache_dir
+
+    path = cache_dir("torchvision") / f"classifiers-{version('torchvision')}.json"
+    if path.exists():
+        return json.loads(path.read_text())
+    import torchvision
+
+    names = torchvision.models.list_models(module=torchvision.models)
+    with atomic_path(path) as tmp:
+        tmp.write_text(json.dumps(names))
+    return names
 
 
 @hookimpl

@@ -234,3 +234,18 @@ def test_a_corrupt_weights_file_is_refused(tmp_path):
     bad.write_bytes(b"not the weights")
     with pytest.raises(HyplibError, match=r"does not start with b0353104 as its name says"):
         check_hash_prefix(bad)
+
+
+def test_torchvision_classifiers_are_listed_once_per_version(tmp_path, monkeypatch):
+    import torchvision
+
+    from hyplib_vision import _torchvision_classifiers
+
+    monkeypatch.setenv("HYPLIB_CACHE", str(tmp_path))
+    names = _torchvision_classifiers()
+    assert names == torchvision.models.list_models(module=torchvision.models)
+    assert "mobilenet_v2" in names
+    (cached,) = (tmp_path / "torchvision").iterdir()
+    assert cached.name == f"classifiers-{torchvision.__version__.split('+')[0]}.json"
+    cached.write_text('["only_this"]')
+    assert _torchvision_classifiers() == ["only_this"]  # read back: torchvision not asked
