@@ -225,8 +225,9 @@ def test_linear_probe_r2_equals_sklearn(l1):
     for j in range(2):
         ym, ys = y[~test, j].mean(), y[~test, j].std()
         xs, ts = (x[~test] - mean) / sd, (y[~test, j] - ym) / ys
-        ref = (Ridge(alpha=2 * n * l2) if l1 == 0 else
-               ElasticNet(alpha=l1 + 2 * l2, l1_ratio=l1 / (l1 + 2 * l2), tol=1e-10)).fit(xs, ts)
+        ref = (Ridge(alpha=2 * n * l2) if l1 == 0 else  # float64: float32 stalls at tol 1e-10
+               ElasticNet(alpha=l1 + 2 * l2, l1_ratio=l1 / (l1 + 2 * l2), tol=1e-10)
+               ).fit(xs.astype(np.float64), ts.astype(np.float64))
         want = ref.score((x[test] - mean) / sd, (y[test, j] - ym) / ys)
         assert m["r2"].score[0, j].item() == pytest.approx(want, abs=1e-4)
         assert m["r2"].low[0, j].item() < want < m["r2"].high[0, j].item()
