@@ -344,9 +344,12 @@ def _prefetch(data, order, batch_size, levels, plan, dev) -> Iterator[tuple]:
         spans = {lv.name: pixel_grids(batch) if lv.name == "pixel" else
                  symbol_spans(batch, lv.name) for lv in levels}
         ys = {lv.name: lv.labels.matrix(ids) for lv in levels}
-        if pin:
+        encoded = {m: m.encode(batch[getattr(m, "field", "text")]) for m in plan}
+        if pin:  # page-locked, so that the copies to the device run asynchronously
             ys = {k: v.pin_memory() for k, v in ys.items()}
-        return ids, spans, ys, {m: m.encode(batch[getattr(m, "field", "text")]) for m in plan}
+            for enc in encoded.values():
+                enc.inputs = {k: v.pin_memory() for k, v in enc.inputs.items()}
+        return ids, spans, ys, encoded
 
     starts = range(0, len(order), batch_size)
     with ThreadPoolExecutor(1) as pool:
