@@ -17,6 +17,7 @@ import numpy as np
 import pyarrow.compute as pc
 import torch
 
+from .annotate import symbol_index
 from .cache import cache_dir, digest
 
 
@@ -56,13 +57,9 @@ class BehaviourStore:
         self._tmp: str | None = None
         self.reader = np.load(self.path, mmap_mode="r") if self.path.exists() else None
 
-    def _rows(self, records: np.ndarray) -> np.ndarray:
-        starts, stops = self.offsets[records], self.offsets[records + 1]
-        counts = stops - starts
-        return np.repeat(starts - np.cumsum(counts) + counts, counts) + np.arange(counts.sum())
-
     def read(self, records: np.ndarray) -> torch.Tensor:
-        return torch.from_numpy(np.ascontiguousarray(self.reader[self._rows(records)]))
+        rows = symbol_index(self.offsets, records)
+        return torch.from_numpy(np.ascontiguousarray(self.reader[rows]))
 
     def write(self, records: np.ndarray, x: torch.Tensor) -> None:
         if self._writer is None:
@@ -71,7 +68,7 @@ class BehaviourStore:
             os.close(fd)
             self._writer = np.lib.format.open_memmap(
                 self._tmp, mode="w+", dtype=np.float32, shape=(int(self.offsets[-1]), x.shape[1]))
-        self._writer[self._rows(records)] = x.detach().float().cpu().numpy()
+        self._writer[symbol_index(self.offsets, records)] = x.detach().float().cpu().numpy()
 
     def close(self, complete: bool) -> None:
         """Move a complete file into place; otherwise remove what was written."""
