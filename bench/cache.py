@@ -20,7 +20,6 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-import torch
 
 OUT = Path(__file__).parent / "results"
 LAYERS = ["lstm.0", "lstm.1", "cells.0", "cells.1"]
@@ -42,16 +41,17 @@ def main(argv=None) -> int:
     from hyplib.plugins import catalog
 
     sys.path.insert(0, str(Path(__file__).parent))
+    from machine import machine, stem
     from scale import records_for
 
     dev = pick_device(args.device)
-    name = args.name or ("cache" if dev.type == "cpu" else f"cache-{dev.type}")
+    name = stem("cache", dev, args.name)
     cat = catalog()
     model = cat.get("models", "charlm").build(progress=True)  # trained once, from your cache
     data = records_for(python_stdlib("test"), args.symbols)
     first = cat.select("hypotheses", ["grammar.python.*"])
     second = cat.select("hypotheses", ["grammar.brackets.*", "text.*"])
-    warm = data.select(range(64))  # warm-up (kernels), outside the timed cache folders
+    warm = data.select(range(min(64, len(data))))  # warm-up (kernels), untimed
     inspect(model, warm, first, ["correlation", "mutual_info"], LAYERS, device=dev,
             progress=False)
     rows = []
@@ -79,9 +79,7 @@ def main(argv=None) -> int:
             "first_over_cached": round(t_first / t_cached, 1),
             "uncached_over_cached": round(t_plain / t_cached, 1),
             "max_score_difference": diff, "cache_mib": round(disk / 2**20),
-            "device": torch.cuda.get_device_name(dev) if dev.type == "cuda" else "cpu",
-            "cpus": os.cpu_count(), "torch_threads": torch.get_num_threads(),
-            "load_average": round(os.getloadavg()[0], 1)})
+            **machine(dev)})
         shutil.rmtree(os.environ["HYPLIB_CACHE"])
     table = pd.DataFrame(rows)
     OUT.mkdir(exist_ok=True)

@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import argparse
 import functools
-import os
 import resource
 import sys
 import time
@@ -41,6 +40,7 @@ from hyplib.extract import record
 from hyplib.plugins import catalog
 
 sys.path.insert(0, str(Path(__file__).parent))
+from machine import machine, stem
 from scale import ngram_hypotheses
 
 OUT = Path(__file__).parent / "results"
@@ -117,10 +117,6 @@ def naive(model, data, order, layers, hyps, batch_size, pairs: int, dev) -> tupl
     return collect + per_r * n_r + per_bin * x.shape[0] + per_mi * n_mi, n_r + n_mi
 
 
-def _device_name(dev: torch.device) -> str:
-    return torch.cuda.get_device_name(dev) if dev.type == "cuda" else "cpu"
-
-
 def _codes(y: np.ndarray, columns, hyp) -> np.ndarray:
     """A discrete hypothesis's class per symbol from its label columns."""
     mine = [i for i, c in enumerate(columns) if c.hypothesis is hyp]
@@ -144,7 +140,7 @@ def main(argv=None) -> int:
     p.add_argument("--name", help="results file stem (default engine, or engine-cuda on CUDA)")
     args = p.parse_args(argv)
     dev = pick_device(args.device)
-    name = args.name or ("engine" if dev.type == "cpu" else f"engine-{dev.type}")
+    name = stem("engine", dev, args.name)
 
     cat = catalog()
     model = cat.get("models", args.model).build(progress=True).to(dev)
@@ -187,8 +183,7 @@ def main(argv=None) -> int:
            "forward_tokens_per_s": round(tokens / t_forward),
            "peak_rss_mib": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024),
            "peak_gpu_mib": None if gpu_peak is None else round(gpu_peak),
-           "device": _device_name(dev), "cpus": os.cpu_count(),
-           "torch_threads": torch.get_num_threads(), "load_average": round(os.getloadavg()[0], 1)}
+           **machine(dev)}
     table = pd.DataFrame([row])
     OUT.mkdir(exist_ok=True)
     table.to_csv(OUT / f"{name}.csv", index=False)

@@ -11,7 +11,6 @@ pixels/s and the process's peak RSS. Writes ``bench/results/vision.md`` and ``.c
 from __future__ import annotations
 
 import argparse
-import os
 import resource
 import sys
 import time
@@ -24,6 +23,7 @@ from hyplib.annotate import annotate
 from hyplib.engine import PRECISIONS, inspect, model_precision, pick_device
 from hyplib.models.vision import torchvision_model
 from hyplib_vision import colour, scenes
+from machine import machine, stem
 
 OUT = Path(__file__).parent / "results"
 
@@ -50,7 +50,7 @@ def main(argv=None) -> int:
     args = p.parse_args(argv)
     torch.set_num_threads(args.threads)
     dev = pick_device(args.device)
-    name = args.name or ("vision" if dev.type == "cpu" else f"vision-{dev.type}")
+    name = stem("vision", dev, args.name)
     data = scenes.scenes(args.records, seed=7)
     hyps = colour.HYPOTHESES + scenes.HYPOTHESES
     annotate(data, hyps, progress=False)
@@ -82,9 +82,7 @@ def main(argv=None) -> int:
         "pixel_units_per_s": f"{pixels * units / wall:.3g}",
         "inspect_over_forward": round(wall / fwd, 1),
         "peak_rss_mib": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024),
-        "device": torch.cuda.get_device_name(dev) if dev.type == "cuda" else "cpu",
-        "cpus": os.cpu_count(), "torch_threads": torch.get_num_threads(),
-        "load_average": round(os.getloadavg()[0], 1),
+        **machine(dev),
     }
     OUT.mkdir(exist_ok=True)
     table = pd.Series(row, name="value").to_frame()
