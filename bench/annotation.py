@@ -18,13 +18,14 @@ import tempfile
 import time
 from pathlib import Path
 
-from hyplib.annotate import annotate
-from hyplib.nlp import load_spacy
-from hyplib.ud import ud_english_ewt
 from hyplib_parse import gold as parse_gold
 from hyplib_parse import predicted
 from hyplib_pos import gold as pos_gold
 from hyplib_pos import taggers
+from hyplib_zoo.spacy_models import load_spacy
+from hyplib_zoo.ud import ud_english_ewt
+
+from hyplib.annotation import annotate
 
 OUT = Path(__file__).parent / "results" / "annotation.md"
 GROUPS = {

@@ -34,10 +34,11 @@ def main(argv=None) -> int:
     p.add_argument("--device", default="auto")
     p.add_argument("--name", help="results file stem (default cache, or cache-cuda on CUDA)")
     args = p.parse_args(argv)
-    from hyplib.annotate import annotate
+    from hyplib_zoo.stdlib import python_stdlib
+
+    from hyplib.annotation import annotate
     from hyplib.cache import cache_dir
-    from hyplib.data import python_stdlib
-    from hyplib.engine import inspect, pick_device
+    from hyplib import inspect, pick_device
     from hyplib.plugins import catalog
 
     sys.path.insert(0, str(Path(__file__).parent))

@@ -29,13 +29,13 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import torch
+from hyplib_zoo.stdlib import python_stdlib
 from scipy import stats
 from sklearn.metrics import mutual_info_score
 
 from hyplib.align import align, symbol_spans
-from hyplib.annotate import annotate, label_matrix
-from hyplib.data import python_stdlib
-from hyplib.engine import PRECISIONS, inspect, model_precision, pick_device
+from hyplib.annotation import annotate, label_matrix
+from hyplib import PRECISIONS, inspect, model_precision, pick_device
 from hyplib.extract import record
 from hyplib.plugins import catalog
 

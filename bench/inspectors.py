@@ -74,8 +74,8 @@ from scipy import stats  # noqa: E402
 from sklearn.metrics import mutual_info_score  # noqa: E402
 
 import hyplib  # noqa: E402
-from hyplib_inspectors import Correlation, IoU, MutualInfo, Probe  # noqa: E402
-from hyplib_inspectors.streaming import held_out  # noqa: E402
+from hyplib.inspectors import Correlation, IoU, MutualInfo, Probe  # noqa: E402
+from hyplib.inspectors.streaming import held_out  # noqa: E402
 
 OUT = Path(__file__).parent / "results"
 DEPS = Path(__file__).parent / ".deps"

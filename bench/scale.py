@@ -117,8 +117,9 @@ def records_for(data, symbols: int):
 
 def point(curve: str, size: int, inspectors: list[str], batch_size: int) -> dict:
     """Measure one point in this process."""
-    from hyplib.annotate import annotate
-    from hyplib.data import python_stdlib
+    from hyplib_zoo.stdlib import python_stdlib
+
+    from hyplib.annotation import annotate
     from hyplib.engine import inspect
     from hyplib.extract import record
     from hyplib.plugins import catalog

@@ -18,12 +18,12 @@ from pathlib import Path
 
 import pandas as pd
 import torch
-
-from hyplib.annotate import annotate
-from hyplib.engine import PRECISIONS, inspect, model_precision, pick_device
-from hyplib.models.vision import torchvision_model
 from hyplib_vision import colour, scenes
+from hyplib_vision.classifiers import torchvision_model
 from machine import machine, stem
+
+from hyplib.annotation import annotate
+from hyplib import PRECISIONS, inspect, model_precision, pick_device
 
 OUT = Path(__file__).parent / "results"
 

@@ -21,8 +21,8 @@ import torch
 import torch.nn.functional as F
 
 from .errors import AnnotationError, BehaviourError
+from .settings import POOLS, check_choice
 
-POOLS = ("first", "last", "mean")
 PIXEL_BUDGET = 1 << 22  # at most this many (pixel, unit) values upsampled at once (16 MB)
 
 
@@ -77,8 +77,7 @@ class Alignment:
 def align(spans: np.ndarray, symbols: Sequence[np.ndarray], pool: str = "first",
           record_ids: Sequence[int] | None = None) -> Alignment:
     """Align positions with character ``spans`` (batch, positions, 2) to ``symbols``."""
-    if pool not in POOLS:
-        raise ValueError(f"pool must be one of {POOLS}, not {pool!r}")
+    check_choice("pool", pool, POOLS)
     b, t = spans.shape[:2]
     counts = np.array([len(s) for s in symbols])
     sym = np.concatenate(list(symbols)).reshape(-1, 2) if len(symbols) else np.zeros((0, 2), int)

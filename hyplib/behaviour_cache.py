@@ -17,7 +17,7 @@ import numpy as np
 import pyarrow.compute as pc
 import torch
 
-from .annotate import symbol_index
+from .annotation import symbol_index
 from .cache import cache_dir, digest
 
 

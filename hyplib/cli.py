@@ -5,10 +5,9 @@ import argparse
 import ast
 import sys
 
-import pandas as pd
-
 from . import __version__
 from .errors import HyplibError
+from .settings import POOLS, PRECISIONS
 
 
 def _list(args) -> int:
@@ -45,6 +44,8 @@ def _load_data(spec: str):
 
 
 def _inspect(args) -> int:
+    import pandas as pd
+
     from .engine import inspect
     from .plugins import catalog
 
@@ -87,6 +88,8 @@ def _inspect(args) -> int:
 
 
 def _repro(args) -> int:
+    import pandas as pd
+
     from .plugins import catalog
     from .repro import run_study
 
@@ -139,10 +142,9 @@ def parser() -> argparse.ArgumentParser:
                      "the k best units per hypothesis) has an interval half-width below this")
     ins.add_argument("--top-k", type=int, help="with --tolerance: only the k best units must "
                      "be known to the tolerance, and their set settled")
-    ins.add_argument("--pool", default="first", choices=["first", "last", "mean"],
+    ins.add_argument("--pool", default="first", choices=POOLS,
                      help="how a symbol spanning several model positions gets its behaviour")
-    ins.add_argument("--precision", default="float32",
-                     choices=["float32", "tf32", "bfloat16", "float16"],
+    ins.add_argument("--precision", default="float32", choices=PRECISIONS,
                      help="the models' arithmetic: IEEE float32, TF32 matrix units (CUDA), or "
                           "autocast to 16 bits (statistics stay float32/64)")
     ins.add_argument("--behaviour-cache", action="store_true",

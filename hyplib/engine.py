@@ -21,25 +21,28 @@ import numpy as np
 import torch
 from tqdm.auto import tqdm
 
-from .align import (PIXEL_BUDGET, Upsampler, align, feature_map, image_means, pixel_grids,
-                    symbol_spans)
-from .annotate import LabelTable, Labels, annotate
-from .errors import BehaviourError, HyplibError
+from .align import (
+    PIXEL_BUDGET,
+    Upsampler,
+    align,
+    feature_map,
+    image_means,
+    pixel_grids,
+    symbol_spans,
+)
+from .annotation import Labels, LabelTable, annotate
 from .behaviour_cache import BehaviourStore, model_fingerprint
+from .device import model_precision, pick_device
+from .errors import BehaviourError, HyplibError
 from .extract import record, resolve_layers
-from .models import TextModel
-from .models.vision import ImageModel
-from .plugins import Catalog, catalog as default_catalog
+from .models import ImageModel, TextModel
+from .plugins import Catalog
+from .plugins import catalog as default_catalog
+from .provenance import provenance
 from .results import Result, as_list
+from .settings import POOLS, PRECISIONS, check_choice
 from .stopping import settled
 from .types import Hypothesis, unit_name
-
-
-def pick_device(device: str | torch.device = "auto") -> torch.device:
-    """``"auto"`` is CUDA when present, else the CPU."""
-    if str(device) == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    return torch.device(device)
 
 
 @dataclass
@@ -151,12 +154,14 @@ def inspect(
     (:mod:`hyplib.behaviour_cache`) and later queries on the same model, layers and data read
     them instead of running the model.
 
-    Image models (:class:`~hyplib.models.vision.ImageModel`) take ``pixel`` and ``record``
+    Image models (:class:`~hyplib.ImageModel`) take ``pixel`` and ``record``
     hypotheses: each feature map is upsampled bilinearly to the record's label grid in chunks
     of at most ``pixel_budget`` (pixel, unit) values, and a whole image's behaviour is the
     map's spatial mean (``pool`` applies to text).
     """
     start = time.perf_counter()
+    check_choice("pool", pool, POOLS)
+    check_choice("precision", precision, PRECISIONS)
     models = [models] if isinstance(models, (TextModel, ImageModel)) else list(models)
     cat = catalog or default_catalog()
     hyps = _resolve(hypotheses, "hypotheses", cat)
@@ -185,7 +190,6 @@ def inspect(
     stopped = "end of data" if len(order) == len(data) else "sample limit"
     next_check = 4 * batch_size
     read = 0
-    model_precision(precision, dev)  # checks the name before any work
     stores = _stores(plan, data, levels, pool, precision) if behaviour_cache else {}
     finite = _FiniteCheck(defer=dev.type == "cuda")
     with torch.inference_mode(), tqdm(total=len(order), desc="inspect", unit="rec",
@@ -212,7 +216,9 @@ def inspect(
             "stopped": stopped,
             "device": str(dev), "seed": seed, "data_fingerprint": data._fingerprint,
             "hypotheses": {h.name: h.version for h in hyps},
-            "rank_by_abs": sorted(n for n, c in insp.items() if getattr(c, "rank_by_abs", False))}
+            "rank_by_abs": sorted(n for n, c in insp.items() if getattr(c, "rank_by_abs", False)),
+            "provenance": provenance([*hyps, *insp.values()], plan, device=str(dev),
+                                     precision=precision, seed=seed, pool=pool)}
     result = Result.from_inspectors(state, meta)  # final fits (probes) happen here
     result.meta["seconds"] = round(time.perf_counter() - start, 3)
     return result
@@ -294,44 +300,6 @@ def _order(n: int, seed: int, max_records: int | None, sample: float | None) -> 
             raise HyplibError(f"sample must be a fraction in (0, 1], not {sample}")
         order = order[:max(1, math.ceil(sample * n))]
     return order[:max_records] if max_records is not None else order
-
-
-PRECISIONS = {"float32": None, "tf32": None, "bfloat16": torch.bfloat16, "float16": torch.float16}
-
-
-def model_precision(precision: str, dev: torch.device):
-    """The models' arithmetic: ``float32`` is IEEE float32 on every device (on CUDA, PyTorch
-    would otherwise run cuDNN's convolutions and RNNs in TF32, ~1e-3 relative error);
-    ``tf32`` lets CUDA's matrix units round float32 inputs to TF32 (faster; the CPU ignores
-    it); ``bfloat16``/``float16`` run the models under autocast."""
-    if precision not in PRECISIONS:
-        raise HyplibError(f"precision must be one of {list(PRECISIONS)}, not {precision!r}")
-    dtype = PRECISIONS[precision]
-    cast = contextlib.nullcontext() if dtype is None else torch.autocast(dev.type, dtype=dtype)
-    if dev.type != "cuda" or dtype is not None:
-        return cast
-    return _fp32_precision("tf32" if precision == "tf32" else "ieee", cast)
-
-
-@contextlib.contextmanager
-def _fp32_precision(mode: str, inner) -> Iterator[None]:
-    """CUDA matrix products, cuDNN convolutions and RNNs in ``mode`` (``"ieee"`` or
-    ``"tf32"``) inside the block; the process's settings are restored after it."""
-    b = torch.backends
-    if hasattr(b.cudnn, "rnn") and hasattr(b.cudnn.rnn, "fp32_precision"):  # torch >= 2.9
-        knobs = [b.cuda.matmul, b.cudnn.conv, b.cudnn.rnn]
-        attr, value = "fp32_precision", mode
-    else:
-        knobs, attr, value = [b.cuda.matmul, b.cudnn], "allow_tf32", mode == "tf32"
-    saved = [getattr(k, attr) for k in knobs]
-    try:
-        for k in knobs:
-            setattr(k, attr, value)
-        with inner:
-            yield
-    finally:
-        for k, v in zip(knobs, saved):
-            setattr(k, attr, v)
 
 
 def _prefetch(data, order, batch_size, levels, plan, dev) -> Iterator[tuple]:

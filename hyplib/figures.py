@@ -77,6 +77,11 @@ def _wrap(text: str, width: int) -> list[tuple[int, str]]:
     return out
 
 
+def figure(**kwargs):
+    """A new figure and its axes (``matplotlib.pyplot.subplots``' arguments)."""
+    return plt.subplots(**kwargs)
+
+
 def save_png(fig, path: str | Path) -> Path:
     """Write a matplotlib figure to ``path`` as PNG (temp file + rename) and close it."""
     path = Path(path)

@@ -6,9 +6,11 @@ which packs load; set it to the empty string to load none.
 """
 from __future__ import annotations
 
+import contextlib
 import difflib
 import fnmatch
 import functools
+import importlib
 import os
 import traceback
 from dataclasses import dataclass, field
@@ -17,7 +19,7 @@ from typing import Any, Iterable, Iterator
 
 import pluggy
 
-from . import control, hookspecs
+from . import control, hookspecs, manifest
 from .errors import HyplibError, UnknownNameError
 
 GROUP = "hyplib"
@@ -37,7 +39,8 @@ HOOKS = {
 
 @dataclass
 class Pack:
-    """A loaded (or broken) plug-in: one entry point of the ``hyplib`` group."""
+    """A plug-in: one entry point of the ``hyplib`` group. ``loaded`` is False while only its
+    manifest has been read; ``error`` holds why it could not be imported or called."""
 
     name: str
     dist: str
@@ -45,18 +48,38 @@ class Pack:
     value: str
     error: str | None = None
     provides: dict[str, list[str]] = field(default_factory=dict)
+    loaded: bool = False
+    entry_point: Any = field(default=None, repr=False)
 
     @property
     def ok(self) -> bool:
         return self.error is None
 
 
-class Catalog:
-    """Everything the installed packs provide, by kind and name."""
+class Declared:
+    """An item a pack's manifest declares: its name and description (hypotheses also kind,
+    level and classes; studies their title). The pack is imported when the item is used."""
 
-    def __init__(self, packs: list[Pack], items: dict[str, dict[str, list[tuple[str, Any]]]]):
+    def __init__(self, info: dict):
+        self.name = info["name"]
+        self.kind = info.get("kind")
+        self.level = info.get("level")
+        self.classes = tuple(info.get("classes", ()))
+        self.description = info.get("description", "")
+        self.title = info.get("title", "")
+
+
+class Catalog:
+    """Everything the installed packs provide, by kind and name. Packs with a manifest are
+    imported on the first use of one of their items."""
+
+    kinds = tuple(HOOKS)
+
+    def __init__(self, packs: list[Pack], items: dict[str, dict[str, list[tuple[str, Any]]]],
+                 pm: pluggy.PluginManager | None = None):
         self.packs = packs
         self._items = items
+        self._pm = pm or _plugin_manager()
 
     @property
     def errors(self) -> list[Pack]:
@@ -66,16 +89,23 @@ class Catalog:
         return sorted(self._items[kind])
 
     def get(self, kind: str, name: str) -> Any:
-        """The one ``kind`` (``"hypotheses"``, ``"inspectors"``, ...) called ``name``; the model
-        ``hf:<path-or-hub-id>`` is any Hugging Face model."""
+        """The one ``kind`` (``"hypotheses"``, ``"inspectors"``, ...) called ``name``; a model
+        family such as ``hf:`` resolves its members (``hf:<path-or-hub-id>``)."""
         if kind == "hypotheses" and name.startswith(control.PREFIX):
             return control.control_task(self.get(kind, name[len(control.PREFIX):]))
-        if kind == "models" and name.startswith("hf:"):
-            from .models import hf
-            return hf.recipe(name)
+        family = name.partition(":")[0] + ":"
+        if kind == "models" and ":" in name and name != family and family in self._items[kind]:
+            return self.get(kind, family).resolve(name)
         found = self._items[kind].get(name)
+        if found and any(isinstance(item, Declared) for _, item in found):
+            for pack, item in list(found):
+                if isinstance(item, Declared):
+                    self._import(self._pack(pack))
+            found = self._items[kind].get(name)
+        if not found and self._load_rest():  # a pack may provide names its manifest cannot
+            return self.get(kind, name)       # list (from the environment, e.g. Broden's)
         if not found:
-            raise UnknownNameError(kind, name, self.names(kind), self._broken_note())
+            raise UnknownNameError(kind, name, self.names(kind), self._missing_note(kind, name))
         if len(found) > 1:
             owners = ", ".join(pack for pack, _ in found)
             raise HyplibError(f"{SINGULAR[kind]} {name!r} is provided by several packs ({owners}); "
@@ -91,20 +121,63 @@ class Catalog:
                 chosen += [control.PREFIX + n for n in base if control.PREFIX + n not in chosen]
                 continue
             hits = fnmatch.filter(self.names(kind), pattern)
+            if not hits and self._load_rest():
+                hits = fnmatch.filter(self.names(kind), pattern)
             if not hits:
-                raise UnknownNameError(kind, pattern, self.names(kind), self._broken_note())
+                raise UnknownNameError(kind, pattern, self.names(kind),
+                                       self._missing_note(kind, pattern))
             chosen += [h for h in hits if h not in chosen]
         return [self.get(kind, n) for n in sorted(chosen)]
 
     def entries(self, kind: str) -> Iterator[tuple[str, str, Any]]:
-        """(name, pack, item) for everything of ``kind``; a clashing name appears once per pack."""
+        """(name, pack, item) for everything of ``kind``; a clashing name appears once per pack.
+        Items of packs not yet imported are :class:`Declared`."""
         for name in self.names(kind):
             for pack, item in self._items[kind][name]:
                 yield name, pack, item
 
+    def load_all(self) -> "Catalog":
+        """Import every pack that only its manifest has described so far."""
+        for pack in self.packs:
+            if not pack.loaded and pack.ok:
+                self._import(pack)
+        return self
+
+    def _load_rest(self) -> bool:
+        """Import the packs not imported yet (errors stay on the packs); whether there were any."""
+        rest = [p for p in self.packs if not p.loaded and p.ok]
+        for pack in rest:
+            with contextlib.suppress(HyplibError):
+                self._import(pack)
+        return bool(rest)
+
+    def _pack(self, name: str) -> Pack:
+        return next(p for p in self.packs if p.name == name)
+
+    def _import(self, pack: Pack) -> None:
+        """Import ``pack`` and call its hooks; its declared items become the real ones."""
+        for items in self._items.values():
+            for name in list(items):
+                items[name] = [(o, i) for o, i in items[name] if o != pack.name]
+                if not items[name]:
+                    del items[name]
+        pack.provides = {}
+        _register(self._pm, pack)
+        _collect(self._pm, pack, self._items)
+        if pack.error:
+            raise HyplibError(f"pack {pack.name!r} ({pack.dist} {pack.version}) is broken: "
+                              f"{pack.error}")
+
     def _broken_note(self) -> str:
         broken = [p.name for p in self.errors]
         return f" (broken packs, see `hyplib list`: {', '.join(broken)})" if broken else ""
+
+    def _missing_note(self, kind: str, name: str) -> str:
+        """Which registry pack provides ``name`` and how to install it, else the broken packs."""
+        from .registry import providers
+
+        hint = providers(kind, name)
+        return f"; {hint}" if hint else self._broken_note()
 
 
 def _plugin_manager() -> pluggy.PluginManager:
@@ -126,34 +199,29 @@ def _format_error(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {exc}{at}"
 
 
-def load_catalog(group: str = GROUP) -> Catalog:
-    """Load every pack of the entry-point ``group`` on its own, isolating failures."""
-    from . import builtin
+def _register(pm: pluggy.PluginManager, pack: Pack) -> None:
+    """Import the pack's module and register it; an import failure marks the pack broken."""
+    pack.loaded = True
+    if pm.has_plugin(pack.name):
+        pack.error = f"another pack is already registered as {pack.name!r}"
+        return
+    try:
+        module = (importlib.import_module("hyplib.builtin") if pack.name == CORE
+                  else pack.entry_point.load())
+        pm.register(module, name=pack.name)
+    except Exception as exc:  # a broken pack must not take the others down
+        pack.error = _format_error(exc)
 
-    pm = _plugin_manager()
-    packs = [Pack(CORE, "hyplib", _core_version(), "hyplib.builtin")]
-    pm.register(builtin, name=CORE)
-    allowed = _allowed()
-    for ep in sorted(entry_points(group=group), key=lambda e: e.name):
-        if allowed is not None and ep.name not in allowed:
-            continue
-        dist = ep.dist.name if ep.dist else "?"
-        version = ep.dist.version if ep.dist else "?"
-        pack = Pack(ep.name, dist, version, ep.value)
-        packs.append(pack)
-        if pm.has_plugin(ep.name):
-            pack.error = f"another pack is already registered as {ep.name!r}"
-            continue
-        try:
-            pm.register(ep.load(), name=ep.name)
-        except Exception as exc:  # a broken pack must not take the others down
-            pack.error = _format_error(exc)
 
-    items: dict[str, dict[str, list[tuple[str, Any]]]] = {kind: {} for kind in HOOKS}
-    by_name = {p.name: p for p in packs}
+def _collect(pm: pluggy.PluginManager, pack: Pack,
+             items: dict[str, dict[str, list[tuple[str, Any]]]]) -> None:
+    """Call the registered pack's hooks and add what they return to ``items``."""
+    if pack.error:
+        return
     for kind, hook in HOOKS.items():
         for impl in getattr(pm.hook, hook).get_hookimpls():
-            pack = by_name[impl.plugin_name]
+            if impl.plugin_name != pack.name:
+                continue
             try:
                 provided = list(impl.function() or [])
             except Exception as exc:
@@ -162,19 +230,54 @@ def load_catalog(group: str = GROUP) -> Catalog:
             for item in provided:
                 items[kind].setdefault(item.name, []).append((pack.name, item))
                 pack.provides.setdefault(kind, []).append(item.name)
-    return Catalog(packs, items)
+
+
+def _declare(pack: Pack, doc: dict, items: dict[str, dict[str, list[tuple[str, Any]]]]) -> None:
+    for kind, declared in doc.get("provides", {}).items():
+        if kind not in items:
+            continue
+        for info in declared:
+            items[kind].setdefault(info["name"], []).append((pack.name, Declared(info)))
+            pack.provides.setdefault(kind, []).append(info["name"])
+
+
+def load_catalog(group: str = GROUP, lazy: bool = True) -> Catalog:
+    """Discover every pack of the entry-point ``group``, each on its own, isolating failures.
+
+    A pack whose ``manifest.json`` matches its installed version is described from it and
+    imported on first use (with ``lazy``); any other pack is imported now."""
+    from . import __version__
+
+    pm = _plugin_manager()
+    items: dict[str, dict[str, list[tuple[str, Any]]]] = {kind: {} for kind in HOOKS}
+    core = Pack(CORE, "hyplib", __version__, "hyplib.builtin")
+    packs = [core]
+    allowed = _allowed()
+    for ep in sorted(entry_points(group=group), key=lambda e: e.name):
+        if allowed is not None and ep.name not in allowed:
+            continue
+        dist = ep.dist.name if ep.dist else "?"
+        version = ep.dist.version if ep.dist else "?"
+        packs.append(Pack(ep.name, dist, version, ep.value, entry_point=ep))
+    seen: set[str] = set()
+    for pack in packs:
+        if pack.name in seen:
+            pack.loaded, pack.error = True, f"another pack is already registered as {pack.name!r}"
+            continue
+        seen.add(pack.name)
+        doc = manifest.read(pack.value, pack.version) if lazy else None
+        if doc is not None:
+            _declare(pack, doc, items)
+            continue
+        _register(pm, pack)
+        _collect(pm, pack, items)
+    return Catalog(packs, items, pm)
 
 
 @functools.cache
 def catalog() -> Catalog:
-    """The catalogue of installed packs, loaded once per process."""
+    """The catalogue of installed packs, discovered once per process."""
     return load_catalog()
-
-
-def _core_version() -> str:
-    from . import __version__
-
-    return __version__
 
 
 def close_matches(name: str, names: list[str]) -> list[str]:

@@ -20,6 +20,7 @@ import pandas as pd
 import torch
 
 from .cache import atomic_path
+from .provenance import provenance
 
 OPS = {">=": operator.ge, ">": operator.gt, "<=": operator.le, "<": operator.lt}
 VERDICTS = ("held", "not held", "not applicable")
@@ -134,7 +135,8 @@ def run_study(study: Study, quick: bool = False, device: str = "auto", out: str 
               "mode": "quick" if quick else "full", "seconds": round(seconds, 1),
               "documented_runtime": study.runtime,
               "figures": outcome.figures, "claims": [asdict(v) for v in verdicts],
-              "deviations": list(study.deviations), "notes": outcome.notes}
+              "deviations": list(study.deviations), "notes": outcome.notes,
+              "provenance": provenance([study.run], device=device, seed=0)}
     with atomic_path(folder / "claims.json") as tmp:
         tmp.write_text(json.dumps(record, indent=2, default=float))
     with atomic_path(folder / "report.md") as tmp:

@@ -20,7 +20,7 @@ version = "0.1.0"
 description = "hyplib hypotheses: $name."
 requires-python = ">=3.11"
 license = "MIT"
-dependencies = ["hyplib>=0.1"]
+dependencies = ["hyplib>=0.2,<0.3"]
 
 [project.optional-dependencies]
 test = ["pytest>=8"]
@@ -60,8 +60,7 @@ def hyplib_hypotheses():
 TEST = '''\
 """Tests of the $name pack: its labels, and that hyplib finds it once pip-installed."""
 import hyplib_$name as pack
-from hyplib.plugins import load_catalog
-from hyplib.types import as_label_array
+from hyplib import as_label_array, load_catalog
 
 
 def test_is_vowel_labels_each_character():
@@ -83,7 +82,7 @@ def registry_entry(name: str) -> dict:
         "name": name, "kind": "hypotheses", "summary": f"hyplib hypotheses: {name}.",
         "version": "0.1.0", "distribution": f"hyplib-{name}",
         "requirement": f"hyplib-{name}==0.1.0",
-        "entry_point": f"{name} = hyplib_{name}", "hyplib": ">=0.1",
+        "entry_point": f"{name} = hyplib_{name}", "hyplib": ">=0.2,<0.3",
         "license": {"code": "MIT", "data": None}, "homepage": None,
         "maintainers": ["your name <you@example.org>"],
         "provides": {"hypotheses": [

@@ -9,7 +9,7 @@ import pandas as pd
 
 def _hyplib(*args):
     return subprocess.run([sys.executable, "-m", "hyplib.cli", *args], capture_output=True,
-                          text=True, env={**os.environ, "HYPLIB_PLUGINS": "text,grammar,inspectors"})
+                          text=True, env={**os.environ, "HYPLIB_PLUGINS": "text,grammar,zoo"})
 
 
 def test_inspect_tiny_charlm_end_to_end(tmp_path):

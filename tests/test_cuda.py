@@ -12,12 +12,12 @@ import numpy as np
 import pandas as pd
 import pytest
 import torch
+from hyplib_zoo.charlm import CharLM, CharLMConfig, CharLSTM
 
 import hyplib
 from hyplib.engine import inspect, model_precision
 from hyplib.errors import BehaviourError
 from hyplib.intervene import ablate, run_lstm
-from hyplib.models.charlm import CharLM, CharLMConfig, CharLSTM
 from hyplib.testing import DIGIT_UNIT, PlantedModel
 
 from .conftest import char_kind, digit, upper
@@ -106,10 +106,9 @@ def test_image_model_pixels_and_images():
 
 def test_sub_word_model_words(records):
     pytest.importorskip("transformers")
+    from hyplib_zoo import hf
     from tokenizers import Tokenizer, models, pre_tokenizers, trainers
     from transformers import GPT2Config, GPT2LMHeadModel, PreTrainedTokenizerFast
-
-    from hyplib.models import hf
 
     texts = [" ".join(t.split()) or "x" for t in records["text"]]
     tok = Tokenizer(models.BPE())

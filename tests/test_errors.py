@@ -1,6 +1,5 @@
 """Bad input: every error names the thing at fault and the fix."""
 import datasets
-import numpy as np
 import pytest
 import torch
 

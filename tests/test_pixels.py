@@ -11,7 +11,7 @@ import hyplib
 from hyplib.align import Upsampler, interpolation_matrix
 from hyplib.engine import inspect
 from hyplib.errors import HyplibError
-from hyplib.models.vision import ImageModel
+from hyplib.models import ImageModel
 
 S = 24  # image and label grid size
 

@@ -3,7 +3,6 @@ import os
 import subprocess
 import sys
 import textwrap
-from pathlib import Path
 
 import pytest
 
@@ -86,7 +85,7 @@ def test_packs_found_and_broken_one_isolated(site):
     assert lines["good"].endswith("ok")
     assert "BROKEN: ModuleNotFoundError: No module named 'no_such_module_anywhere'" in lines["broken"]
     assert "BROKEN: hyplib_inspectors() failed: RuntimeError: inspectors exploded" in lines["clash"]
-    assert lines["inspectors"].endswith("ok")  # the real packs keep working
+    assert lines["text"].endswith("ok")  # the real packs keep working
 
 
 def test_name_clash_names_both_packs(site):
@@ -97,9 +96,9 @@ def test_name_clash_names_both_packs(site):
 
 
 def test_env_var_restricts_packs(site):
-    out = _hyplib(site, "list", "packs", plugins="good,inspectors")
+    out = _hyplib(site, "list", "packs", plugins="good,text")
     names = [line.split()[0] for line in out.stdout.splitlines()[1:]]
-    assert names == ["hyplib", "good", "inspectors"]
+    assert names == ["hyplib", "good", "text"]
     out = _hyplib(site, "list", "hypotheses", plugins="good")
     assert "good.vowel" in out.stdout and "[good]" in out.stdout
     assert _hyplib(site, "list", "packs", plugins="").stdout.split()[1:2] == ["hyplib"]

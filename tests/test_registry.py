@@ -166,7 +166,7 @@ def test_verify_reports_what_differs_from_the_entry():
     assert report.problems["grammar"][0] == (
         "entry point is grammar = hyplib_grammar installed, hyplib_grammar.nowhere in the registry")
     assert report.not_installed == ["absent"] and not report.ok
-    assert "inspectors" in report.unregistered
+    assert "zoo" in report.unregistered
 
 
 def test_update_regenerates_provides_of_the_repository_packs(tmp_path):
@@ -267,7 +267,7 @@ def test_list_search_show_import_no_pack():
     code = textwrap.dedent('''
         import json, sys
         from hyplib.cli import main
-        for argv in (["list"], ["search", "pos"], ["show", "text"], ["show", "inspectors"]):
+        for argv in (["list"], ["search", "pos"], ["show", "text"], ["show", "zoo"]):
             assert main(["registry", *argv]) == 0
         print(json.dumps(sorted(sys.modules)))
     ''')
@@ -279,4 +279,4 @@ def test_list_search_show_import_no_pack():
     imported = {m.split(".")[0] for m in json.loads(modules)}
     assert not imported & packs and not {m for m in imported if m.startswith("hyplib_")}
     assert any(line.startswith("text ") for line in shown)
-    assert any(line.strip() == "correlation" for line in shown)
+    assert any(line.strip() == "charlm" for line in shown)

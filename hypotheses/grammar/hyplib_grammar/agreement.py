@@ -22,9 +22,7 @@ import nltk
 import numpy as np
 from nltk import Tree
 
-from hyplib import hypothesis
-from hyplib.data import DataSource
-from hyplib.errors import AnnotationError
+from hyplib import AnnotationError, DataSource, hypothesis
 
 from . import cfg
 

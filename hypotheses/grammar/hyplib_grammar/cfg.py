@@ -34,10 +34,7 @@ import nltk
 import numpy as np
 from nltk import Nonterminal, Tree
 
-from hyplib import hypothesis
-from hyplib.data import DataSource
-from hyplib.errors import AnnotationError, HyplibError
-from hyplib.types import Hypothesis
+from hyplib import AnnotationError, DataSource, HyplibError, Hypothesis, hypothesis
 
 END, WORD = "<end>", "<word>"
 

@@ -28,22 +28,17 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import datasets
+import matplotlib.pyplot as plt  # noqa: E402  (after hyplib.figures chose the Agg backend)
 import numpy as np
 import pandas as pd
 import torch
+from hyplib_zoo.wordlm import WordLM, WordLMConfig, WordLSTM, train
 from nltk import Tree
 
-from hyplib.cache import atomic_path, cache_dir, digest
-from hyplib.engine import behaviours, inspect, pick_device
-from hyplib.figures import heatmap, save_png
-from hyplib.intervene import ablate
-from hyplib.models.wordlm import WordLM, WordLMConfig, WordLSTM, train
-from hyplib.repro import Claim, Context, Outcome, Study, one_thread
-from hyplib.types import unit_name
+from hyplib import ablate, behaviours, digest, inspect, pick_device, unit_name
+from hyplib.study import Claim, Context, Outcome, Study, checkpoint, heatmap, one_thread, save_png
 
 from .agreement import AGREEMENT, OTHER_FORM, corpus, dependency
-
-import matplotlib.pyplot as plt  # noqa: E402  (after hyplib.figures chose the Agg backend)
 
 RECIPE_VERSION = 1
 NUMBER, DEPTH = "grammar.agreement.subject_number", "grammar.agreement.depth"
@@ -82,21 +77,20 @@ def training_texts(cfg: LakretzConfig) -> tuple[str, ...]:
 def load(cfg: LakretzConfig, name: str = "lakretz", progress: bool = True) -> WordLM:
     """The LM trained on the recipe's corpus: from the cache, or trained now (one thread)."""
     texts = list(training_texts(cfg))
-    key = digest([RECIPE_VERSION, dataclasses.asdict(cfg), digest(texts)])
-    path = cache_dir("models") / f"lakretz-{key}.pt"
-    if path.exists():
-        saved = torch.load(path, map_location="cpu", weights_only=True)
-        vocab, record = saved["vocab"], saved["record"]
-        module = WordLSTM(len(vocab), cfg.lm)
-        module.load_state_dict(saved["state_dict"])
-    else:
+
+    def fresh() -> dict:
         start = time.perf_counter()
         with one_thread():
             module, vocab, record = train(texts, cfg.lm, progress)
         record["train_seconds"] = time.perf_counter() - start
-        with atomic_path(path) as tmp:
-            torch.save({"state_dict": module.state_dict(), "vocab": vocab, "record": record,
-                        "config": dataclasses.asdict(cfg)}, tmp)
+        return {"state_dict": module.state_dict(), "vocab": vocab, "record": record,
+                "config": dataclasses.asdict(cfg)}
+
+    saved, path = checkpoint("lakretz", [RECIPE_VERSION, dataclasses.asdict(cfg), digest(texts)],
+                             fresh)
+    vocab, record = saved["vocab"], saved["record"]
+    module = WordLSTM(len(vocab), cfg.lm)
+    module.load_state_dict(saved["state_dict"])
     words = {w for p in AGREEMENT.productions() for w in p.rhs() if isinstance(w, str)}
     missing = sorted(words - set(vocab))
     if missing:

@@ -21,19 +21,15 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import datasets
+import matplotlib.pyplot as plt  # noqa: E402  (after hyplib.figures chose the Agg backend)
 import numpy as np
 import torch
 from torch import nn
 
-from hyplib.cache import atomic_path, cache_dir, digest
-from hyplib.engine import behaviours, inspect
-from hyplib.figures import heatmap
-from hyplib.models import Encoded, TextModel, char_spans
-from hyplib.repro import Claim, Context, Outcome, Study, one_thread
+from hyplib import Encoded, TextModel, atomic_path, behaviours, char_spans, inspect
+from hyplib.study import Claim, Context, Outcome, Study, checkpoint, heatmap, one_thread
 
 from .boolean import STATES, analyse, expressions
-
-import matplotlib.pyplot as plt  # noqa: E402  (after hyplib.figures chose the Agg backend)
 
 RECIPE_VERSION = 1
 PAD = 0
@@ -134,18 +130,16 @@ def accuracy(model: BoolModel, texts: list[str]) -> tuple[float, float]:
 
 def load(cfg: LuigiConfig, name: str = "luigi") -> BoolModel:
     """The trained model for ``cfg``: from the cache, or trained now and cached atomically."""
-    key = digest([RECIPE_VERSION, dataclasses.asdict(cfg)])
-    path = cache_dir("models") / f"luigi-fsm-{key}.pt"
     model = untrained(cfg, name)
-    if path.exists():
-        saved = torch.load(path, map_location="cpu", weights_only=True)
-        model.module.load_state_dict(saved["state_dict"])
-        model.record = saved["record"]
-    else:
-        model.record = train(cfg, model)
-        with atomic_path(path) as tmp:
-            torch.save({"state_dict": model.module.state_dict(),
-                        "config": dataclasses.asdict(cfg), "record": model.record}, tmp)
+
+    def fresh() -> dict:
+        record = train(cfg, model)
+        return {"state_dict": model.module.state_dict(), "config": dataclasses.asdict(cfg),
+                "record": record}
+
+    saved, _ = checkpoint("luigi-fsm", [RECIPE_VERSION, dataclasses.asdict(cfg)], fresh)
+    model.module.load_state_dict(saved["state_dict"])
+    model.record = saved["record"]
     return model
 
 

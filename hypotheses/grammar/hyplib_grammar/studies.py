@@ -4,12 +4,11 @@ depth and the position in the line."""
 from __future__ import annotations
 
 import numpy as np
+from hyplib_zoo.charlm import TINY, CharLM, CharLMConfig, CharLSTM, load
+from hyplib_zoo.stdlib import python_stdlib
 
-from hyplib.data import python_stdlib
-from hyplib.engine import behaviours, inspect
-from hyplib.figures import coloured_text, heatmap
-from hyplib.models.charlm import TINY, CharLM, CharLMConfig, CharLSTM, load
-from hyplib.repro import Claim, Context, Outcome, Study
+from hyplib import behaviours, inspect
+from hyplib.study import Claim, Context, Outcome, Study, coloured_text, heatmap
 
 TARGETS = {"in_string": "grammar.python.in_string", "in_comment": "grammar.python.in_comment",
            "bracket_depth": "grammar.python.bracket_depth",

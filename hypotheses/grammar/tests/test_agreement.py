@@ -1,10 +1,10 @@
 """The agreement grammar: dependencies and subject-number labels on hand-checked sentences."""
 import nltk
 import pytest
+from hyplib_grammar import agreement as A
 from nltk import Tree
 
-from hyplib.errors import AnnotationError
-from hyplib_grammar import agreement as A
+from hyplib import AnnotationError
 
 # (words, subject noun, main verb, plural, condition, subject_number labels), by hand
 SENTENCES = [

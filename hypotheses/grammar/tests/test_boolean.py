@@ -2,10 +2,9 @@
 import re
 
 import pytest
-
-from hyplib.plugins import catalog
-from hyplib.types import as_label_array
 from hyplib_grammar import boolean as B
+
+from hyplib import as_label_array, catalog
 
 
 def labels(hyp, text):

@@ -3,12 +3,10 @@ import datasets
 import nltk
 import numpy as np
 import pytest
+from hyplib_grammar import cfg
 from nltk import Tree
 
-from hyplib.annotate import annotate
-from hyplib.errors import AnnotationError, HyplibError
-from hyplib.plugins import catalog
-from hyplib_grammar import cfg
+from hyplib import AnnotationError, HyplibError, annotate, catalog
 
 FIELDS = ("depth", "stack", "category", "parent", "next", "predicted")
 # "mary sees the dog that john likes", derived by hand from ENGLISH (its only parse):

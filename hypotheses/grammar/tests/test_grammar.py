@@ -3,13 +3,12 @@ import json
 import tokenize
 from importlib.metadata import entry_points
 
-import pytest
-
 import hyplib_grammar
-from hyplib import Hypothesis
-from hyplib.types import as_label_array
+import pytest
 from hyplib_grammar import brackets as B
 from hyplib_grammar import python as P
+
+from hyplib import Hypothesis, as_label_array
 
 # one letter per token_type class
 CODE = {"n": "name", "k": "keyword", "N": "number", "s": "string", "c": "comment", "o": "op",

@@ -5,8 +5,8 @@ import pandas as pd
 import torch
 from hyplib_grammar import lakretz as L
 from hyplib_grammar.agreement import VERBS
+from hyplib_zoo.wordlm import WordLMConfig
 
-from hyplib.models.wordlm import WordLMConfig
 from hyplib.testing import quick_study
 
 TINY = L.LakretzConfig(sentences=300, lm=WordLMConfig(hidden=8, embed=8, epochs=1, min_count=1))

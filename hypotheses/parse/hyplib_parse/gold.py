@@ -9,8 +9,7 @@ depth), ``parse.sentence.voice`` and ``parse.sentence.tense``.
 """
 from __future__ import annotations
 
-from hyplib import hypothesis
-from hyplib.errors import AnnotationError
+from hyplib import AnnotationError, hypothesis
 
 from . import trees
 

@@ -8,9 +8,9 @@ from __future__ import annotations
 import functools
 
 import numpy as np
+from hyplib_zoo.spacy_models import load_spacy
 
 from hyplib import hypothesis
-from hyplib.nlp import load_spacy
 
 from . import trees
 
@@ -39,7 +39,7 @@ def parse(words: tuple[tuple[str, ...], ...]) -> list[tuple[np.ndarray, list[str
 
 def parsed(batch: dict) -> list[tuple[np.ndarray, list[str]]]:
     """spaCy's parse of each record's words (the text of its word spans)."""
-    from hyplib.align import symbol_spans  # imports torch: not at pack import
+    from hyplib import symbol_spans  # imports torch: not at pack import
 
     return parse(tuple(tuple(text[s:e] for s, e in spans)
                        for text, spans in zip(batch["text"], symbol_spans(batch, "word"))))

@@ -9,15 +9,13 @@ label from the state at the word's last token.
 """
 from __future__ import annotations
 
-
 import datasets
 import torch
+from hyplib_zoo.ud import ud_english_ewt
+from hyplib_zoo.wordlm import TINY, WordLM, WordLMConfig, WordLSTM, load
 
-from hyplib.engine import inspect
-from hyplib.figures import heatmap
-from hyplib.models.wordlm import TINY, WordLM, WordLMConfig, WordLSTM, load
-from hyplib.repro import Claim, Context, Outcome, Study, one_thread
-from hyplib.ud import ud_english_ewt
+from hyplib import inspect
+from hyplib.study import Claim, Context, Outcome, Study, heatmap, one_thread
 
 TARGETS = {"voice": "parse.sentence.voice", "tense": "parse.sentence.tense",
            "deprel": "parse.deprel", "depth_bin": "parse.depth_bin"}
@@ -117,7 +115,7 @@ SHI2016 = Study(
     deviations=(
         "Objective: a word-level LSTM language model trained on EWT train, not an NMT "
         "encoder trained on English-French/German parallel text; unidirectional, 2 layers of "
-        "256 units (hyplib.models.wordlm).",
+        "256 units (hyplib_zoo.wordlm).",
         "Control (ours, as in karpathy2015 and luigi-fsm): the same network at its seeded "
         "initialisation (the recipe's, before training), with the trained model's vocabulary; "
         "the .learned claims compare with it.",

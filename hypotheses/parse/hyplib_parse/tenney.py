@@ -3,7 +3,7 @@ the layers of a pretrained transformer take up the steps of the classical pipeli
 part of speech is decoded at lower layers than syntactic dependencies.
 
 Here the transformer is SmolLM2-135M-Instruct (a 30-layer decoder, offline from its GGUF
-file, :mod:`hyplib.models.hf`), and the control is the same architecture randomly
+file, :mod:`hyplib_zoo.hf`), and the control is the same architecture randomly
 initialised. A probe reads gold UPOS (``pos.upos``) and the dependency relation
 (``parse.deprel``) from each layer, and a linear probe the word's depth in the tree
 (``parse.depth``), on UD English-EWT dev. Where each task sits in the stack is summarised by
@@ -13,13 +13,11 @@ scores standing in for the paper's cumulative (scalar-mix) probes.
 from __future__ import annotations
 
 import pandas as pd
+from hyplib_zoo.hf import load_smollm2, untrained
+from hyplib_zoo.ud import ud_english_ewt
 
-from hyplib.cache import atomic_path
-from hyplib.engine import inspect
-from hyplib.figures import plt
-from hyplib.models.hf import load_smollm2, untrained
-from hyplib.repro import Claim, Context, Outcome, Study, one_thread
-from hyplib.ud import ud_english_ewt
+from hyplib import inspect
+from hyplib.study import Claim, Context, Outcome, Study, figure, one_thread, save_png
 
 # task: (hypothesis, inspector, metric)
 TASKS = {"upos": ("pos.upos", "probe", "accuracy"),
@@ -94,7 +92,7 @@ def figures_from(scores: pd.DataFrame, trained: str) -> dict[str, float]:
 
 def plot(scores: pd.DataFrame, figures: dict, trained: str, path) -> object:
     """Each task's score by layer, trained (solid, its expected layer dotted) and untrained."""
-    fig, ax = plt.subplots(figsize=(8, 4.5))
+    fig, ax = figure(figsize=(8, 4.5))
     for (task, (_, _, metric)), colour in zip(TASKS.items(), ("C0", "C1", "C2")):
         for model, style in ((trained, "-"), ("untrained", "--")):
             row = scores.loc[(model, task, metric)]
@@ -106,10 +104,7 @@ def plot(scores: pd.DataFrame, figures: dict, trained: str, path) -> object:
     ax.set_title("probe scores by layer; dotted: expected layer (trained)", fontsize=10)
     ax.legend(fontsize=7, loc="lower right")
     fig.tight_layout()
-    with atomic_path(path) as tmp:
-        fig.savefig(tmp, format="png", dpi=110)
-    plt.close(fig)
-    return path
+    return save_png(fig, path)
 
 
 def _run(ctx: Context) -> Outcome:

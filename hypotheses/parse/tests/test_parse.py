@@ -5,13 +5,10 @@ from pathlib import Path
 import datasets
 import numpy as np
 import pytest
-
-from hyplib import Hypothesis
-from hyplib.annotate import annotate
-from hyplib.errors import AnnotationError
-from hyplib.nlp import load_spacy
-from hyplib.plugins import load_catalog
 from hyplib_parse import gold, predicted, trees
+from hyplib_zoo.spacy_models import load_spacy
+
+from hyplib import AnnotationError, Hypothesis, annotate, load_catalog
 
 UD_DIR = Path(os.environ.get("HYPLIB_UD_EWT")
               or Path(__file__).resolve().parents[4] / "shared/data/ud-english-ewt")
@@ -32,7 +29,7 @@ def dev():
                     f"en_ewt-ud-{{train,dev,test}}.conllu")
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("HYPLIB_UD_EWT", str(UD_DIR))
-        from hyplib.ud import ud_english_ewt
+        from hyplib_zoo.ud import ud_english_ewt
 
         yield ud_english_ewt("dev")[:]
 

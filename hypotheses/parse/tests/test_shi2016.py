@@ -3,8 +3,8 @@
 import pytest
 import torch
 from hyplib_parse.studies import TARGETS, untrained
+from hyplib_zoo.wordlm import WordLM, WordLMConfig, WordLSTM, train
 
-from hyplib.models.wordlm import WordLM, WordLMConfig, WordLSTM, train
 from hyplib.testing import quick_study, ud_ewt_or_skip
 
 

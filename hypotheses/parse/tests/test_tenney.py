@@ -6,9 +6,10 @@ import pandas as pd
 import pytest
 
 pytest.importorskip("transformers")
-from hyplib.models.hf import smollm2_source  # noqa: E402
-from hyplib.testing import quick_study, ud_ewt_or_skip  # noqa: E402
 from hyplib_parse.tenney import TASKS, depth_index, expected_layer  # noqa: E402
+from hyplib_zoo.hf import smollm2_source  # noqa: E402
+
+from hyplib.testing import quick_study, ud_ewt_or_skip  # noqa: E402
 
 
 def test_expected_layer_weights_each_layer_by_the_gain_of_the_running_best():

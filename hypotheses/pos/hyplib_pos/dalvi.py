@@ -13,14 +13,12 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+from hyplib_zoo.ud import ud_english_ewt
+from hyplib_zoo.wordlm import TINY, WordLMConfig, load, next_word_loss
 from matplotlib.figure import Figure
 
-from hyplib.engine import inspect
-from hyplib.figures import save_png
-from hyplib.intervene import ablate
-from hyplib.models.wordlm import TINY, WordLMConfig, load, next_word_loss
-from hyplib.repro import Claim, Context, Outcome, Study, one_thread
-from hyplib.ud import ud_english_ewt
+from hyplib import ablate, inspect
+from hyplib.study import Claim, Context, Outcome, Study, one_thread, save_png
 
 LAYER = "lstm.1"
 FRACTION = 0.1  # the top set: 10% of the layer's units

@@ -1,8 +1,7 @@
 """Gold part-of-speech hypotheses, read from the records' ``upos`` and ``xpos`` columns."""
 from __future__ import annotations
 
-from hyplib import hypothesis
-from hyplib.errors import AnnotationError
+from hyplib import AnnotationError, hypothesis
 
 UPOS = ("ADJ", "ADP", "ADV", "AUX", "CCONJ", "DET", "INTJ", "NOUN", "NUM", "PART", "PRON",
         "PROPN", "PUNCT", "SCONJ", "SYM", "VERB", "X")

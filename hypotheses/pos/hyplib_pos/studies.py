@@ -8,13 +8,11 @@ the embeddings (``embed``) and from each LSTM layer, on held-out words.
 """
 from __future__ import annotations
 
+from hyplib_zoo.ud import ud_english_ewt
+from hyplib_zoo.wordlm import TINY, WordLMConfig, load
 
-
-from hyplib.engine import inspect
-from hyplib.figures import heatmap
-from hyplib.models.wordlm import TINY, WordLMConfig, load
-from hyplib.repro import Claim, Context, Outcome, Study, one_thread
-from hyplib.ud import ud_english_ewt
+from hyplib import inspect
+from hyplib.study import Claim, Context, Outcome, Study, heatmap, one_thread
 
 LAYERS = ("embed", "lstm.0", "lstm.1")
 POOL = "last"  # a word's behaviour: the state at its last token, after reading all of it
@@ -86,7 +84,7 @@ BELINKOV2017 = Study(
         "paper's TED-talk MT corpora in Arabic, Hebrew, German, French and Czech; English is "
         "not morphologically rich, so this tests the layer ordering for POS only.",
         "Model: 2 LSTM layers of 256 units over 128-dimensional embeddings of lower-cased "
-        "words seen at least twice (hyplib.models.wordlm); 5 epochs.",
+        "words seen at least twice (hyplib_zoo.wordlm); 5 epochs.",
         "Classifier: hyplib's probe (elastic-net multinomial logistic regression on "
         "standardised units, 20% of words held out by a seeded hash) instead of the paper's "
         "one-hidden-layer network trained on a separate tagged corpus.",

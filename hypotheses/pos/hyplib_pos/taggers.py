@@ -10,9 +10,9 @@ import hashlib
 import json
 import random
 
-from hyplib import hypothesis
-from hyplib.cache import atomic_path, cache_dir
-from hyplib.nlp import load_spacy
+from hyplib_zoo.spacy_models import load_spacy
+
+from hyplib import atomic_path, cache_dir, hypothesis
 
 from .gold import UPOS
 
@@ -21,7 +21,7 @@ _UPOS = frozenset(UPOS)
 
 def words(batch: dict) -> list[list[str]]:
     """Each record's words: the text of its word spans."""
-    from hyplib.align import symbol_spans  # imports torch: not at pack import
+    from hyplib import symbol_spans  # imports torch: not at pack import
 
     return [[text[s:e] for s, e in spans]
             for text, spans in zip(batch["text"], symbol_spans(batch, "word"))]
@@ -44,7 +44,7 @@ def nltk_tagger():
     Trained once (5 iterations, seed 0) and stored as JSON under hyplib's cache, keyed by the
     training file's sha256.
     """
-    from hyplib.ud import conllu_path, read_conllu
+    from hyplib_zoo.ud import conllu_path, read_conllu
     from nltk.tag.perceptron import PerceptronTagger
 
     path = conllu_path("train")

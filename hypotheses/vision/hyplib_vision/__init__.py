@@ -26,8 +26,8 @@ def hyplib_datasets():
 
 @hookimpl
 def hyplib_models():
-    from hyplib.models import ModelRecipe
-    from hyplib.models.vision import torchvision_model
+    from hyplib import ModelRecipe
+    from hyplib_vision.classifiers import torchvision_model
 
     from . import cnn
 
@@ -44,7 +44,7 @@ def _torchvision_classifiers() -> list[str]:
     import json
     from importlib.metadata import version
 
-    from hyplib.cache import atomic_path, cache_dir
+    from hyplib import atomic_path, cache_dir
 
     path = cache_dir("torchvision") / f"classifiers-{version('torchvision')}.json"
     if path.exists():
@@ -69,7 +69,7 @@ def _broden():
     root = os.environ.get("HYPLIB_BRODEN")
     if not root:
         return [], []
-    from hyplib.data import DataSource
+    from hyplib import DataSource
 
     from .masks import broden, broden_hypotheses
 

@@ -3,7 +3,7 @@
 Four conv blocks (``features.0`` .. ``features.3``: conv 3×3, batch norm, ReLU, 2×2 max pool
 but the last) and a head that predicts the scene (5 classes) and which shapes are present
 (5 binary outputs). Training is seeded and single-threaded-safe; the checkpoint is cached under
-hyplib's cache by a hash of the recipe, like :mod:`hyplib.models.charlm`.
+hyplib's cache by a hash of the recipe, like :mod:`hyplib_zoo.charlm`.
 """
 from __future__ import annotations
 
@@ -15,9 +15,8 @@ import torch
 from torch import nn
 from tqdm.auto import tqdm
 
-from hyplib.cache import atomic_path, cache_dir, digest
-from hyplib.models import ModelRecipe
-from hyplib.models.vision import ImageModel
+from hyplib import ImageModel, ModelRecipe
+from hyplib.study import checkpoint
 
 from . import scenes as sc
 
@@ -117,16 +116,15 @@ def load(cfg: SceneCNNConfig | None = None, name: str = "scenecnn", progress: bo
     torch.manual_seed(cfg.seed)
     module, record = SceneCNN(cfg), {}
     if trained:
-        path = cache_dir("models") / f"scenecnn-{digest([RECIPE_VERSION, sc.VERSION, dataclasses.asdict(cfg)])}.pt"
-        if path.exists():
-            saved = torch.load(path, map_location="cpu", weights_only=True)
-            module.load_state_dict(saved["state_dict"])
-            record = saved["record"]
-        else:
-            module, record = train(cfg, progress)
-            with atomic_path(path) as tmp:
-                torch.save({"state_dict": module.state_dict(), "record": record,
-                            "config": dataclasses.asdict(cfg)}, tmp)
+        def fresh() -> dict:
+            trained_module, trained_record = train(cfg, progress)
+            return {"state_dict": trained_module.state_dict(), "record": trained_record,
+                    "config": dataclasses.asdict(cfg)}
+
+        saved, _ = checkpoint("scenecnn", [RECIPE_VERSION, sc.VERSION, dataclasses.asdict(cfg)],
+                              fresh)
+        module.load_state_dict(saved["state_dict"])
+        record = saved["record"]
     model = ImageModel(name, module, cfg.size, MEAN, STD,
                        tuple(f"features.{i}" for i in range(len(module.features))))
     model.record, model.config = record, cfg

@@ -15,12 +15,8 @@ import numpy as np
 import pandas as pd
 import torch
 
-from hyplib.align import Upsampler, feature_map
-from hyplib.cache import atomic_path
-from hyplib.engine import pick_device
-from hyplib.extract import record
-from hyplib.figures import grouped_bars, mask_overlays
-from hyplib.results import Result
+from hyplib import Result, Upsampler, atomic_path, feature_map, pick_device, record
+from hyplib.study import grouped_bars, mask_overlays
 
 NOT_CONCEPTS = {"none", "-", "plain"}
 

@@ -26,7 +26,7 @@ import datasets
 import numpy as np
 
 import hyplib
-from hyplib.errors import HyplibError
+from hyplib import HyplibError
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg")
 

@@ -21,8 +21,7 @@ import datasets
 import numpy as np
 
 import hyplib
-from hyplib.cache import cache_dir, digest
-from hyplib.data import DataSource
+from hyplib import DataSource, cache_dir, digest
 
 from .colour import PROTOTYPES
 from .masks import label_map_hypothesis

@@ -6,10 +6,9 @@ from dataclasses import dataclass
 import pandas as pd
 import torch
 
-from hyplib.engine import inspect
-from hyplib.figures import grouped_bars
-from hyplib.models.vision import torchvision_model
-from hyplib.repro import Claim, Context, Outcome, Study, one_thread
+from hyplib import inspect
+from hyplib.study import Claim, Context, Outcome, Study, grouped_bars, one_thread
+from hyplib_vision.classifiers import torchvision_model
 
 from . import cnn, colour, dissect, scenes
 

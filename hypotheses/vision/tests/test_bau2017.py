@@ -1,8 +1,9 @@
 """Study bau2017 at its quick size: it runs, judges every claim and writes its report."""
 import json
 
-from hyplib.repro import run_study
 from hyplib_vision.studies import BAU2017, CATEGORIES
+
+from hyplib.study import run_study
 
 
 def test_quick_run_writes_a_report(tmp_path):

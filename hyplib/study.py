@@ -1,0 +1,11 @@
+"""The face for study authors: claims and studies, their context and outcome, the figures a
+report draws, and the checkpoint helper that every "load the model or train it" uses.
+
+A pack's studies import from here and from :mod:`hyplib`; nothing else of the core.
+"""
+from .checkpoints import checkpoint
+from .figures import coloured_text, figure, grouped_bars, heatmap, mask_overlays, save_png
+from .repro import Claim, Context, Outcome, Study, judge, one_thread, run_study
+
+__all__ = ["Claim", "Context", "Outcome", "Study", "checkpoint", "coloured_text", "figure", "grouped_bars",
+           "heatmap", "judge", "mask_overlays", "one_thread", "run_study", "save_png"]

@@ -1,0 +1,211 @@
+"""A character-level LSTM language model trained on the Python standard library's source.
+
+Training is deterministic (seeded initialisation and batch sampling) and the checkpoint is
+cached under the user's cache directory by a hash of the recipe and the corpus, so the model is
+trained once per machine and Python version. Layers: ``embed``, ``lstm.0``, ``lstm.1``, ...
+(each LSTM layer's per-step hidden state is a behaviour), ``head``.
+"""
+from __future__ import annotations
+
+import dataclasses
+import math
+import time
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+from torch import nn
+from tqdm.auto import tqdm
+
+from hyplib import Encoded, ModelRecipe, TextModel, char_spans
+from hyplib.study import checkpoint
+
+from .stdlib import read_source, stdlib_files
+
+RECIPE_VERSION = 1
+PAD, UNK = 0, 1
+ALPHABET = "\t\n" + "".join(chr(c) for c in range(32, 127))
+LOOKUP = np.full(128, UNK, dtype=np.int64)
+LOOKUP[[ord(c) for c in ALPHABET]] = np.arange(2, 2 + len(ALPHABET))
+
+
+@dataclass(frozen=True)
+class CharLMConfig:
+    """The recipe: architecture, data and optimisation; every field goes into the cache key."""
+
+    hidden: int = 256
+    layers: int = 2
+    embed: int = 32
+    seq_len: int = 128
+    batch: int = 32
+    steps: int = 1500
+    lr: float = 3e-3
+    max_train_chars: int = 4_000_000
+    seed: int = 0
+
+
+class CharLSTM(nn.Module):
+    """Embedding, a stack of single-layer LSTMs (so each layer can be hooked) and a softmax head.
+
+    ``lstm.i`` outputs layer i's per-step hidden state h; ``cells.i`` (no parameters) outputs
+    its per-step cell state c, computed only when something hooks it.
+    """
+
+    def __init__(self, cfg: CharLMConfig):
+        super().__init__()
+        self.embed = nn.Embedding(2 + len(ALPHABET), cfg.embed, padding_idx=PAD)
+        sizes = [cfg.embed] + [cfg.hidden] * cfg.layers
+        self.lstm = nn.ModuleList(nn.LSTM(a, b, batch_first=True) for a, b in zip(sizes, sizes[1:]))
+        self.cells = nn.ModuleList(nn.Identity() for _ in range(cfg.layers))
+        self.head = nn.Linear(cfg.hidden, 2 + len(ALPHABET))
+
+    def forward(self, ids: torch.Tensor) -> torch.Tensor:
+        h = self.embed(ids)
+        for layer, cells in zip(self.lstm, self.cells):
+            out, _ = layer(h)
+            if cells._forward_hooks:
+                cells(cell_states(layer, h, out))
+            h = out
+        return self.head(h)
+
+
+def cell_states(lstm: nn.LSTM, x: torch.Tensor, h: torch.Tensor) -> torch.Tensor:
+    """The per-step cell states (batch, steps, hidden) of a one-layer batch-first LSTM.
+
+    Given its input ``x`` and per-step output ``h``, the input, forget and cell gates come from
+    one matrix product on (x_t, h_{t-1}), and the recurrence c_t = f_t * c_{t-1} + i_t * g_t is an affine scan.
+    """
+    h_prev = torch.cat([h.new_zeros(h.shape[0], 1, h.shape[2]), h[:, :-1]], dim=1)
+    rows = 3 * h.shape[2]  # the i, f, g gates; the output gate is not needed
+    gates = torch.addmm(
+        (lstm.bias_ih_l0 + lstm.bias_hh_l0)[:rows], torch.cat([x, h_prev], 2).flatten(0, 1),
+        torch.cat([lstm.weight_ih_l0[:rows], lstm.weight_hh_l0[:rows]], 1).T)
+    i, f, g = gates.view(*h.shape[:2], rows).chunk(3, dim=2)
+    return affine_scan(torch.sigmoid(f), torch.sigmoid(i) * torch.tanh(g))
+
+
+def affine_scan(a: torch.Tensor, b: torch.Tensor, chunk: int = 8) -> torch.Tensor:
+    """c_t = a_t * c_{t-1} + b_t along dim 1 from c_{-1} = 0, in batched steps.
+
+    Each step is the affine map x -> a_t x + b_t. Within chunks of ``chunk`` steps, round k
+    composes every step with the one 2^k before it (Hillis-Steele, log2(chunk) rounds); then
+    each chunk's end state is carried into the next (one small step per chunk) and applied to
+    the whole chunk at once. Only products of the a_t (here in [0, 1]) are formed, so nothing
+    overflows.
+    """
+    batch, steps, width = a.shape
+    pad = -steps % chunk
+    if pad:  # identity steps at the end: a = 1, b = 0
+        a = torch.cat([a, a.new_ones(batch, pad, width)], 1)
+        b = torch.cat([b, b.new_zeros(batch, pad, width)], 1)
+    a, b = a.view(batch, -1, chunk, width), b.view(batch, -1, chunk, width)
+    d = 1
+    while d < chunk:
+        b = torch.cat([b[:, :, :d], torch.addcmul(b[:, :, d:], a[:, :, d:], b[:, :, :-d])], 2)
+        a = torch.cat([a[:, :, :d], a[:, :, d:] * a[:, :, :-d]], 2)
+        d *= 2
+    carry = b.new_zeros(batch, width)
+    before = []
+    for j in range(a.shape[1]):  # one step per chunk: the state entering it
+        before.append(carry)
+        carry = torch.addcmul(b[:, j, -1], a[:, j, -1], carry)
+    c = torch.addcmul(b, a, torch.stack(before, 1)[:, :, None])
+    return c.view(batch, -1, width)[:, :steps]
+
+
+def encode_ids(text: str) -> np.ndarray:
+    codes = np.frombuffer(text.encode("utf-32-le"), dtype=np.uint32)
+    return LOOKUP[np.minimum(codes, 127)] if codes.size else np.zeros(0, np.int64)
+
+
+class CharLM(TextModel):
+    """The trained model with its character tokenizer."""
+
+    def encode(self, texts: list[str]) -> Encoded:
+        lengths = np.array([len(t) for t in texts])
+        ids = np.full((len(texts), max(int(lengths.max()), 1)), PAD, dtype=np.int64)
+        for i, text in enumerate(texts):
+            ids[i, :len(text)] = encode_ids(text)
+        return Encoded({"ids": torch.from_numpy(ids)}, char_spans(lengths, ids.shape[1]))
+
+
+def corpus_ids(split: str, max_chars: int) -> np.ndarray:
+    """The split's files, concatenated and encoded, at most ``max_chars`` characters."""
+    texts, total = [], 0
+    for path in stdlib_files(split):
+        text = read_source(path)
+        if text is None:
+            continue
+        texts.append(text[:max_chars - total])
+        total += len(texts[-1])
+        if total >= max_chars:
+            break
+    return encode_ids("".join(texts))
+
+
+def train(cfg: CharLMConfig, progress: bool = True) -> tuple[CharLSTM, dict]:
+    """Train deterministically; returns the model and its training record."""
+    torch.manual_seed(cfg.seed)
+    model = CharLSTM(cfg)
+    data = torch.from_numpy(corpus_ids("train", cfg.max_train_chars))
+    held_out = torch.from_numpy(corpus_ids("test", 200_000))
+    gen = torch.Generator().manual_seed(cfg.seed)
+    opt = torch.optim.Adam(model.parameters(), lr=cfg.lr)
+    sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, cfg.steps)
+    offsets = torch.arange(cfg.seq_len + 1)
+    start = time.perf_counter()
+    bar = tqdm(range(cfg.steps), desc="train charlm", disable=not progress, unit="step")
+    for _ in bar:
+        at = torch.randint(0, len(data) - cfg.seq_len - 1, (cfg.batch,), generator=gen)
+        window = data[at[:, None] + offsets]
+        logits = model(window[:, :-1])
+        loss = nn.functional.cross_entropy(logits.reshape(-1, logits.shape[-1]),
+                                           window[:, 1:].reshape(-1))
+        opt.zero_grad()
+        loss.backward()
+        nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+        opt.step()
+        sched.step()
+        bar.set_postfix(loss=f"{loss.item():.3f}", refresh=False)
+    model.eval()
+    return model, {"train_seconds": time.perf_counter() - start,
+                   "final_loss": loss.item(),
+                   "held_out_bits_per_char": bits_per_char(model, held_out, cfg.seq_len * 4)}
+
+
+@torch.inference_mode()
+def bits_per_char(model: CharLSTM, ids: torch.Tensor, seq_len: int) -> float:
+    n = (len(ids) - 1) // seq_len * seq_len
+    x, y = ids[:n].view(-1, seq_len), ids[1:n + 1].view(-1, seq_len)
+    loss = nn.functional.cross_entropy(model(x).reshape(-1, model.head.out_features), y.reshape(-1))
+    return loss.item() / math.log(2)
+
+
+def load(cfg: CharLMConfig | None = None, name: str = "charlm", progress: bool = True,
+         **overrides) -> CharLM:
+    """The trained model for ``cfg``: from the cache, or trained now and cached atomically."""
+    cfg = dataclasses.replace(cfg or CharLMConfig(), **overrides)
+    recipe = [RECIPE_VERSION, dataclasses.asdict(cfg),
+              [(p.name, p.stat().st_size) for p in stdlib_files("all")]]
+
+    def fresh() -> dict:
+        model, record = train(cfg, progress)
+        return {"state_dict": model.state_dict(), "config": dataclasses.asdict(cfg),
+                "record": record}
+
+    saved, path = checkpoint("charlm", recipe, fresh)
+    model = CharLSTM(cfg)
+    model.load_state_dict(saved["state_dict"])
+    record = saved["record"]
+    lm = CharLM(name, model, tuple(f"lstm.{i}" for i in range(cfg.layers)))
+    lm.record, lm.config, lm.checkpoint = record, cfg, path
+    return lm
+
+
+TINY = CharLMConfig(hidden=48, embed=16, seq_len=64, batch=16, steps=60, max_train_chars=200_000)
+RECIPES = {
+    "charlm": ModelRecipe("charlm", lambda **kw: load(name="charlm", **kw),
+                          "2-layer 256-unit char LSTM trained on Python's stdlib source"),
+    "charlm-tiny": ModelRecipe("charlm-tiny", lambda **kw: load(TINY, name="charlm-tiny", **kw),
+                               "the charlm recipe at a tiny size, for tests (seconds)"),
+}
