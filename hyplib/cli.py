@@ -102,6 +102,8 @@ def _repro(args) -> int:
     table, folder, outcome = run_study(study, quick=args.quick, device=args.device,
                                        out=args.out, progress=not args.quiet)
     print(f"{study.title} ({'quick' if args.quick else 'full'} run); report: {folder}/report.md")
+    if args.quick:
+        print("smoke test: a tiny configuration; these verdicts carry no evidence about the paper")
     with pd.option_context("display.max_colwidth", 70, "display.width", 200,
                            "display.float_format", "{:.3f}".format):
         print(table[["id", "criterion", "reproduced", "verdict"]].to_string(index=False))

@@ -124,7 +124,8 @@ def run_study(study: Study, quick: bool = False, device: str = "auto", out: str 
     folder = Path(out) / study.name
     folder.mkdir(parents=True, exist_ok=True)
     start = time.perf_counter()
-    outcome = study.run(Context(quick, device, folder, progress))
+    with one_thread():  # on a few CPU cores torch's default threads oversubscribe them
+        outcome = study.run(Context(quick, device, folder, progress))
     seconds = time.perf_counter() - start
     verdicts = [judge(c, outcome.figures) for c in study.claims]
     table = pd.DataFrame([asdict(v) for v in verdicts])
@@ -146,9 +147,14 @@ def run_study(study: Study, quick: bool = False, device: str = "auto", out: str 
 
 def _markdown(study: Study, record: dict, table: pd.DataFrame, outcome: Outcome,
               folder: Path) -> str:
-    lines = [f"# {study.title}", "", f"*{study.reference}*", "", study.summary, "",
-             f"Mode: **{record['mode']}**, {record['seconds']:.0f} s"
-             + (f" (documented: {study.runtime})." if study.runtime else "."), "", "## Claims", "",
+    quick = record["mode"] == "quick"
+    smoke = ["> **Smoke test (`--quick`)**: a tiny model on a little data, to check that the "
+             "study runs end to end. Its verdicts carry no evidence for or against the paper; "
+             "run the study without `--quick` for that. The sizes it ran are in the Notes.", ""]
+    lines = [f"# {study.title}", "", *(smoke if quick else []), f"*{study.reference}*", "",
+             study.summary, "", f"Mode: **{record['mode']}**, {record['seconds']:.0f} s"
+             + (f" (documented for a full run: {study.runtime})." if study.runtime else "."), "",
+             "## Claims" + (" (smoke test: not evidence)" if quick else ""), "",
              "| claim | statement | published | criterion | reproduced | verdict |",
              "|---|---|---|---|---|---|"]
     for v in table.itertuples():
@@ -157,7 +163,8 @@ def _markdown(study: Study, record: dict, table: pd.DataFrame, outcome: Outcome,
                      f"{value} | **{v.verdict}** |")
     if outcome.summary is not None:
         lines += ["", "## Summary", "", outcome.summary.to_markdown(index=False)]
-    lines += ["", "## Differences from the paper", ""] + [f"- {d}" for d in study.deviations]
+    if not quick:  # the differences describe the full configuration
+        lines += ["", "## Differences from the paper", ""] + [f"- {d}" for d in study.deviations]
     if outcome.notes:
         lines += ["", "## Notes", ""] + [f"- {n}" for n in outcome.notes]
     lines += ["", "## Figures", ""]

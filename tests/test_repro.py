@@ -4,7 +4,7 @@ import math
 
 import pytest
 
-from hyplib.engine import inspect
+from hyplib import inspect
 from hyplib.repro import VERDICTS, Claim, Outcome, Study, judge, run_study
 
 
@@ -41,4 +41,9 @@ def test_run_study_writes_report_and_a_false_claim_fails(planted, records, tmp_p
     assert saved["mode"] == "quick" and saved["figures"]["best_r"] > 0.3
     report = (folder / "report.md").read_text()
     assert "| impossible | a unit tracks digits perfectly | — | `best_r >= 0.999` |" in report
-    assert "- planted, not trained" in report and (folder / "scores.csv").exists()
+    assert report.count("Smoke test (`--quick`)") == 1 and "(smoke test: not evidence)" in report
+    assert "- planted, not trained" not in report and (folder / "scores.csv").exists()
+    assert saved["provenance"]["hyplib"] and saved["provenance"]["device"] == "cpu"
+    full = run_study(study, quick=False, device="cpu", out=tmp_path / "full", progress=False)[1]
+    report = (full / "report.md").read_text()
+    assert "Smoke test" not in report and "- planted, not trained" in report
