@@ -5,8 +5,7 @@ import types
 
 import pytest
 
-from hyplib import HyplibError, UnknownNameError
-from hyplib import manifest
+from hyplib import HyplibError, UnknownNameError, manifest
 from hyplib.plugins import Declared, load_catalog
 
 
