@@ -29,7 +29,7 @@ def model_fingerprint(module: torch.nn.Module) -> str:
     h.update(json.dumps(active(module), sort_keys=True, default=str).encode())
     for name, tensor in module.state_dict().items():
         h.update(name.encode())
-        h.update(tensor.detach().cpu().contiguous().view(torch.uint8).numpy().tobytes())
+        h.update(tensor.detach().cpu().contiguous().reshape(-1).view(torch.uint8).numpy().tobytes())
     return h.hexdigest()[:16]
 
 
