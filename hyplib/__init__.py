@@ -33,10 +33,12 @@ _EXPORTS = {
     "atomic_path": "cache", "cache_dir": "cache", "digest": "cache",
 }
 
-__all__ = ["__version__", *_EXPORTS]
+__all__ = ["__version__", *_EXPORTS, "query"]
 
 
 def __getattr__(name):
+    if name == "query":  # the package hyplib.query, callable: hyplib.query("INSPECT ...")
+        return importlib.import_module(".query", __name__)
     module = _EXPORTS.get(name)
     if module is None:
         raise AttributeError(f"module 'hyplib' has no attribute {name!r}")

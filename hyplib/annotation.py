@@ -127,9 +127,7 @@ def annotate(data: datasets.Dataset, hypotheses: list[Hypothesis], batch_size: i
     The missing ones are computed together in one pass over the records (so hypotheses that
     share a parse, like a tokenizer's states, reuse it) and each is written to its own file.
     """
-    root = cache_dir("annotations", data._fingerprint)
-    paths = {h.name: root / f"{h.name}-v{h.version}-{digest([data._fingerprint, h.name, h.version])}.arrow"
-             for h in hypotheses}
+    paths = {h.name: label_path(data, h) for h in hypotheses}
     missing = [h for h in hypotheses if not paths[h.name].exists()]
     if missing:
         with contextlib.ExitStack() as stack:
@@ -147,6 +145,12 @@ def annotate(data: datasets.Dataset, hypotheses: list[Hypothesis], batch_size: i
             for writer in writers.values():
                 writer.finalize()
     return {h.name: _read(h, paths[h.name]) for h in hypotheses}
+
+
+def label_path(data: datasets.Dataset, h: Hypothesis) -> Path:
+    """Where the labels of ``h`` on ``data`` are cached."""
+    root = cache_dir("annotations", data._fingerprint)
+    return root / f"{h.name}-v{h.version}-{digest([data._fingerprint, h.name, h.version])}.arrow"
 
 
 def _read(hyp: Hypothesis, path: Path) -> Labels:

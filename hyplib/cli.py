@@ -167,9 +167,11 @@ def parser() -> argparse.ArgumentParser:
     rep.set_defaults(func=_repro)
 
     from . import registry, scaffold
+    from .query import cli as query_cli
 
     registry.add_parser(sub)
     scaffold.add_parser(sub)
+    query_cli.add_parser(sub)
     return p
 
 

@@ -29,9 +29,13 @@ class Result:
 
     @classmethod
     def from_inspectors(cls, state: dict, meta: dict) -> "Result":
-        parts = [_frame(model, layer, inspector.name, s, inspector.columns)
-                 for (model, layer, _level, _name), inspector in state.items()
-                 for s in as_list(inspector.scores())]
+        parts = []
+        for (model, layer, _level, _name), inspector in state.items():
+            for s in as_list(inspector.scores()):
+                parts.append(_frame(model, layer, inspector.name, s, inspector.columns))
+                reps = getattr(inspector, "replicates", lambda _metric: None)(s.metric)
+                if reps is not None:  # bootstrap replicates, one array per row
+                    parts[-1]["replicates"] = list(reps.reshape(-1, reps.shape[-1]))
         table = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=COLUMNS)
         table["n"] = table["n"].astype("int64")
         return cls(table, meta)

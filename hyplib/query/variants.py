@@ -1,0 +1,94 @@
+"""The inspectors a planned pass runs: each standard inspector wrapped for its statements.
+
+A wrapper (:func:`variant`) takes only its statements' hypotheses (so statements merged into
+one pass do not score each other's), applies a *projection* (symbols outside a window, or
+outside the span where a binary hypothesis holds, never reach the statistic) and, for results
+a DIFF reads, keeps bootstrap replicates (:mod:`~hyplib.query.bootstrap`). Window masks and
+record keys travel to it as extra label columns, built by the hypotheses below.
+"""
+from __future__ import annotations
+
+import numpy as np
+import torch
+
+from ..errors import HyplibError
+from ..types import Hypothesis
+from .bootstrap import ReplicatedCorrelation
+
+
+def window(lo: int, hi: int, level: str) -> Hypothesis:
+    """Binary: the symbol's index in its record (character or word) is in ``[lo, hi)``."""
+    if level not in ("char", "word"):
+        raise HyplibError(f"WINDOW {lo}..{hi} applies to char and word hypotheses, not "
+                          f"{level}-level ones: use WITHIN <hypothesis> or leave it out")
+
+    def fn(batch):
+        counts = ([len(t) for t in batch["text"]] if level == "char" else
+                  [len(s) for s in batch["word_spans"]])
+        return [(np.arange(n) >= lo) & (np.arange(n) < hi) for n in counts]
+
+    return Hypothesis(f"query.window[{lo}:{hi}].{level}", fn, "binary", level, "1",
+                      description=f"the {level} index is in [{lo}, {hi})")
+
+
+def variant(base: type, name: str, hypotheses: set[str], args: dict, mask: set[str],
+            keys: set[str], replicates: int, seed: int) -> type:
+    """An inspector class called ``name``: ``base(**args)`` over ``hypotheses`` only, fed the
+    symbols where a ``mask`` column (one per level) is set, with bootstrap replicates of r
+    when a ``keys`` column (record keys, one per level) is given (for ``correlation`` only)."""
+    extra = mask | keys
+
+    class Variant:
+        rank_by_abs = getattr(base, "rank_by_abs", False)
+        base_name = base.name
+
+        @classmethod
+        def accepts(cls, h: Hypothesis) -> bool:
+            return h.name in extra or (h.name in hypotheses and base.accepts(h))
+
+        def __init__(self, n_units: int, columns, device):
+            names = [c.hypothesis.name for c in columns]
+            self.mask = next((i for i, n in enumerate(names) if n in mask), None)
+            self.key = next((i for i, n in enumerate(names) if n in keys), None)
+            keep = [i for i, n in enumerate(names) if n not in extra]
+            self.columns = [columns[i] for i in keep]
+            self.keep = torch.tensor(keep, dtype=torch.long, device=device)
+            self.inner = base(n_units, self.columns, device, **args) if keep else None
+            boot = self.key is not None and keep and base.name == "correlation"
+            self.boot = (ReplicatedCorrelation(n_units, len(keep), device, replicates, seed)
+                         if boot else None)
+
+        def update(self, x: torch.Tensor, y: torch.Tensor) -> None:
+            if self.inner is None:
+                return
+            if self.mask is not None:
+                inside = y[:, self.mask] > 0
+                x, y = x[inside], y[inside]
+                if x.shape[0] == 0:
+                    return
+            self.inner.update(x, y.index_select(1, self.keep))
+            if self.boot is not None:
+                self.boot.add(x, y.index_select(1, self.keep), y[:, self.key].long())
+
+        def scores(self):
+            return [] if self.inner is None else self.inner.scores()
+
+        def replicates(self, metric: str) -> np.ndarray | None:
+            """(units × columns × B) replicates of the ``r`` metric, else None."""
+            if self.boot is None or metric != "r":
+                return None
+            return self.boot.values().transpose(1, 2, 0)
+
+        def state_dict(self) -> dict:
+            return {"inner": self.inner.state_dict() if self.inner else None,
+                    "boot": self.boot.state_dict() if self.boot else None}
+
+        def load_state_dict(self, state: dict) -> None:
+            if self.inner is not None:
+                self.inner.load_state_dict(state["inner"])
+            if self.boot is not None:
+                self.boot.load_state_dict(state["boot"])
+
+    Variant.name = name
+    Variant.__name__ = Variant.__qualname__ = f"Variant[{name}]"
+    return Variant
