@@ -29,9 +29,28 @@ class QueryError(HyplibError):
 
 
 @functools.cache
+def _grammar() -> str:
+    return resources.files(__package__).joinpath("hql.lark").read_text()
+
+
+# Keywords that start a clause are reserved: a name spelled like one is a mistake
+# (``INSPECT AGAINST ...``). Others (TOP, BEST, SEED, ...) may name results.
+RESERVED = frozenset("INSPECT AGAINST USING OVER WHERE SAMPLE WINDOW WITHIN WITH UNTIL KEEP ORDER "
+                     "LIMIT PER FROM JOIN DIFF EVALUATE LET EXPLAIN ON BY OF AND OR NOT".split())
+
+
+def _not_keyword(token: Token) -> Token:
+    if token.upper() in RESERVED:
+        raise QueryError(f"{token} is a keyword, not a name: write the name before it, or "
+                         f"quote a model or data set called so ('{token}')", token.line,
+                         token.column)
+    return token
+
+
+@functools.cache
 def _parser() -> lark.Lark:
-    grammar = resources.files(__package__).joinpath("hql.lark").read_text()
-    return lark.Lark(grammar, parser="lalr", propagate_positions=True, maybe_placeholders=True)
+    return lark.Lark(_grammar(), parser="lalr", propagate_positions=True,
+                     maybe_placeholders=True, lexer_callbacks={"NAME": _not_keyword})
 
 
 def _describe(name: str, terminals: dict) -> str:
@@ -60,12 +79,13 @@ def _syntax_error(exc: lark.exceptions.UnexpectedInput, text: str) -> QueryError
     close = difflib.get_close_matches(word.upper(), keywords, n=1, cutoff=0.7)
     if close:
         hint = f"; did you mean {close[0]}?"
-    line, column = getattr(exc, "line", None), getattr(exc, "column", None)
-    if line is None or line < 0:  # at the end of the text
-        lines = text.split("\n")
+    if got == "the end of the script":  # just after the last character written
+        lines = text.rstrip().split("\n")
         line, column = len(lines), len(lines[-1]) + 1
-    context = exc.get_context(text).rstrip() if getattr(exc, "pos_in_stream", None) is not None \
-        else ""
+        context = f"{lines[-1]}\n{' ' * (column - 1)}^"
+    else:
+        line, column = exc.line, exc.column
+        context = exc.get_context(text).rstrip()
     message = f"syntax error: unexpected {got}; expected {' or '.join(names)}{hint}"
     return QueryError(message + (f"\n{context}" if context else ""), line, column)
 
@@ -80,9 +100,9 @@ def parse(text: str) -> list[Statement]:
         statements = _Build(text).transform(tree)
     except lark.exceptions.VisitError as exc:
         if isinstance(exc.orig_exc, HyplibError):
-            meta = getattr(exc.obj, "meta", None)
-            raise QueryError(str(exc.orig_exc), getattr(meta, "line", None),
-                             getattr(meta, "column", None)) from None
+            where = exc.obj if isinstance(exc.obj, Token) else getattr(exc.obj, "meta", None)
+            raise QueryError(str(exc.orig_exc), getattr(where, "line", None),
+                             getattr(where, "column", None)) from None
         raise
     seen: dict[str, int] = {}
     for s in statements:
@@ -92,11 +112,11 @@ def parse(text: str) -> list[Statement]:
         for dep in s.depends:
             if dep not in seen:
                 known = list(seen)
-                near = difflib.get_close_matches(dep, known, n=3)
+                near = difflib.get_close_matches(dep, known, n=3, cutoff=0.5)
                 hint = (f"did you mean {', '.join(map(repr, near))}?" if near else
                         f"results named before it: {', '.join(known) or 'none'}")
                 raise QueryError(f"unknown result {dep!r}: name a statement before this one "
-                                 f"(LET {dep} = ...); {hint}", s.line, 1)
+                                 f"(LET {dep} = ...); {hint}", *locate(text, s, dep))
         seen[s.name] = s.line
     return statements
 

@@ -546,7 +546,7 @@ class Runner:
         passes = [p for p in self.passes if any(s.name in needed for s in p.statements)]
         derived = [s for s in self.statements if s.name in needed
                    and not isinstance(s.query, (Inspect, Evaluate))]
-        lines = [f"{len(needed)} statements -> {len(passes)} passes"
+        lines = [f"{len(needed)} of {len(self.statements)} statements -> {len(passes)} passes"
                  f" ({sum(p.kind == 'inspect' for p in passes)} inspect, "
                  f"{sum(p.kind == 'evaluate' for p in passes)} evaluate)"]
         for p in passes:
