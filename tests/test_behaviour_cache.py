@@ -48,7 +48,7 @@ def test_partial_or_failed_passes_write_nothing(planted, records, cache):
 
 def test_weights_are_part_of_the_key(planted, records, cache):
     inspect(planted, records, [digit], behaviour_cache=True, progress=False)
-    planted.module.noise = 0.3  # not a parameter: same key
+    planted.module.tag = "other"  # not a tensor: same key
     planted.module.register_buffer("bias", __import__("torch").ones(1))
     inspect(planted, records, [digit], behaviour_cache=True, progress=False)
     assert len(list(cache.iterdir())) == 2

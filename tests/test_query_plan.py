@@ -61,7 +61,9 @@ def test_separate_data_means_separate_passes(records):
     assert model.calls == math.ceil(len(records) / BATCH) + 2
 
 
-def test_a_cached_behaviour_skips_the_model_and_explain_says_so(records):
+def test_a_cached_behaviour_skips_the_model_and_explain_says_so(records, tmp_path,
+                                                                monkeypatch):
+    monkeypatch.setenv("HYPLIB_CACHE", str(tmp_path))  # other tests must not read it
     first = Counted()
     text = "INSPECT planted AGAINST test.digit OVER recs"
     assert "one forward pass" in hyplib.query.explain(text, **opts(records, first))

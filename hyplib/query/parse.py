@@ -235,9 +235,8 @@ class _Build(Transformer):
         return {"true": True, "false": False, "none": None}.get(items[0].lower(), items[0])
 
     def over(self, items):
-        data, where, sample = items
+        data, where, size, seed = items
         where, where_text = where or (None, "")
-        size, seed = sample or (None, 0)
         return DataSpec(data[0], data[1], data[2], where, where_text, size, seed or 0)
 
     def named_data(self, items):
@@ -251,10 +250,13 @@ class _Build(Transformer):
         return (items[0], self._source(meta)[len("WHERE"):].strip())
 
     def sample(self, items):
-        size, seed = items
+        (size,) = items
         if isinstance(size, int) and size < 1:
             raise HyplibError(f"SAMPLE {size}: sample at least 1 record")
-        return (size, seed)
+        return size
+
+    def seed(self, items):
+        return items[0]
 
     def window(self, items):
         lo, hi = items

@@ -35,7 +35,7 @@ import torch
 from hyplib_zoo.wordlm import WordLM, WordLMConfig, WordLSTM, train
 from nltk import Tree
 
-from hyplib import ablate, behaviours, digest, inspect, pick_device, unit_name
+from hyplib import ablate, behaviours, digest, pick_device, query, unit_name
 from hyplib.study import Claim, Context, Outcome, Study, checkpoint, heatmap, one_thread, save_png
 
 from .agreement import AGREEMENT, OTHER_FORM, corpus, dependency
@@ -127,26 +127,49 @@ def _by_condition(right: np.ndarray, deps: pd.DataFrame) -> dict[str, float]:
     return {c: float(right[deps["condition"].to_numpy() == c].mean()) for c in CONDITIONS}
 
 
+# The correlations, the top number units, agreement intact and with them ablated, and the drop
+# with a paired record-bootstrap interval: one script, two passes (the ablation needs the units).
+QUERY = f"""
+LET scores = INSPECT lakretz AGAINST {NUMBER}, {DEPTH} OVER test SEED {{seed}};
+LET top = FROM scores KEEP hypothesis = '{NUMBER}' ORDER BY |score| DESC LIMIT {TOP_K};
+LET intact = EVALUATE agreement OF lakretz OVER test BY condition;
+LET ablated = EVALUATE agreement OF lakretz OVER test BY condition WITH ABLATE UNITS OF top;
+LET drop = DIFF intact, ablated ON hypothesis;
+LET by_number = EVALUATE agreement OF lakretz OVER test WHERE condition = 'attractor' BY plural
+    WITH ABLATE UNITS OF top
+"""
+
+
+def _agreement(model: WordLM, data: datasets.Dataset) -> np.ndarray:
+    """The evaluation the query runs: :func:`agreement` on records carrying their dependency."""
+    return agreement(model, list(data["text"]), data.select_columns(["verb", "verb_word"])
+                     .to_pandas())
+
+
 def _run(ctx: Context) -> Outcome:
     cfg = QUICK if ctx.quick else LakretzConfig()
     dev = pick_device(ctx.device)
     with one_thread():
         model = load(cfg, progress=ctx.progress)
         data, deps = test_set(cfg, TEST["quick" if ctx.quick else "full"])
-        result = inspect(model, data, [NUMBER, DEPTH], inspectors=["correlation"],
-                         layers=list(model.default_layers), device=dev,
-                         progress=ctx.progress, seed=ctx.seed)
+        records = data
+        for field in ("verb", "verb_word", "condition", "plural"):
+            records = records.add_column(field, deps[field].tolist())
+        results = query.run(QUERY.format(seed=ctx.seed), models={"lakretz": model},
+                            data={"test": records}, evaluations={"agreement": _agreement},
+                            device=dev, progress=ctx.progress)
+        result = results["scores"]
         table = result.table
         r = table[table["metric"] == "r"].set_index(["hypothesis", "layer", "unit"])["score"]
         number = r.loc[NUMBER]
-        top = number.abs().sort_values(ascending=False).index[:TOP_K]
+        top = pd.MultiIndex.from_frame(results["top"].table[["layer", "unit"]])
         texts = list(data["text"])
-        intact = agreement(model, texts, deps)
-        with ablate(model, _units(top)):
-            ablated = agreement(model, texts, deps)
         random = _random_ablations(model, texts, deps, number.index.difference(top), ctx.seed)
-        accuracy = pd.DataFrame({INTACT: _by_condition(intact, deps),
-                                 TOP: _by_condition(ablated, deps), RANDOM: random.mean()})
+        by = {name: results[name].table.set_index("label")["score"]
+              for name in ("intact", "ablated")}
+        accuracy = pd.DataFrame({INTACT: by["intact"], TOP: by["ablated"],
+                                 RANDOM: random.mean()}).reindex(list(CONDITIONS))
+        drop_ci = results["drop"].table.set_index("label")[["score", "ci_low", "ci_high"]]
         single = _single_unit_drops(model, data, deps, number.index)
         files = [_bars(accuracy, random.std(), ctx.out / "agreement_accuracy.png"),
                  heatmap(_best(r), ctx.out / "best_abs_r.png", "best |r| per layer"),
@@ -156,8 +179,9 @@ def _run(ctx: Context) -> Outcome:
     random_drop = accuracy.loc["attractor", INTACT] - random["attractor"]
     figures = {f"accuracy.{c}": accuracy.loc[c, INTACT] for c in CONDITIONS}
     figures |= {f"ablated_accuracy.{c}": accuracy.loc[c, TOP] for c in CONDITIONS}
-    figures |= {f"ablated_accuracy.attractor.{k}": v
-                for k, v in _attractor_by_number(ablated, deps).items()}
+    by_number = results["by_number"].table.set_index("label")["score"]
+    figures |= {f"ablated_accuracy.attractor.{k}": by_number.get(str(plural), np.nan)
+                for k, plural in (("singular", False), ("plural", True))}
     figures |= {
         "ablation_drop.attractor": drop["attractor"],
         "ablation_drop.simple": drop["simple"],
@@ -165,6 +189,8 @@ def _run(ctx: Context) -> Outcome:
         "random_drop.attractor.max": random_drop.max(),
         "ablation_excess.attractor": drop["attractor"] - random_drop.mean(),
         "ablation_margin.attractor": drop["attractor"] - random_drop.max(),
+        "ablation_drop.attractor.ci_low": drop_ci.loc["attractor", "ci_low"],
+        "ablation_drop.attractor.ci_high": drop_ci.loc["attractor", "ci_high"],
         "single_unit.max_drop": single["max"].max(),
         "single_unit.critical": int((single["max"] >= CRITICAL).sum()),
         "single_unit.top_k_critical": int((single.loc[top, "max"] >= CRITICAL).sum()),

@@ -4,10 +4,11 @@ depth and the position in the line."""
 from __future__ import annotations
 
 import numpy as np
-from hyplib_zoo.charlm import TINY, CharLM, CharLMConfig, CharLSTM, load
+import pandas as pd
+from hyplib_zoo.charlm import TINY, CharLMConfig, load
 from hyplib_zoo.stdlib import python_stdlib
 
-from hyplib import behaviours, inspect
+from hyplib import behaviours, query
 from hyplib.study import Claim, Context, Outcome, Study, coloured_text, heatmap
 
 TARGETS = {"in_string": "grammar.python.in_string", "in_comment": "grammar.python.in_comment",
@@ -17,28 +18,43 @@ TRACKS = 0.5  # "a cell tracks X": |r| >= 0.5, i.e. it explains at least a quart
 LEARNED = 0.15  # the trained model beats the same architecture untrained by this much |r|
 
 
+# Both statements share one pass over the records (one forward pass per model); the DIFF puts a
+# paired record-bootstrap interval on each learned gain.
+QUERY = """
+LET trained = INSPECT {trained} AGAINST {hypotheses} OVER stdlib;
+LET untrained = INSPECT {untrained} AGAINST {hypotheses} OVER stdlib;
+LET gain = DIFF BEST trained, untrained ON hypothesis
+"""
+
+
 def _run(ctx: Context) -> Outcome:
     cfg = TINY if ctx.quick else CharLMConfig()
     trained = load(cfg, name="charlm", progress=ctx.progress)
-    untrained = CharLM("untrained", CharLSTM(cfg), trained.default_layers)
     layers = [f"{kind}.{i}" for kind in ("lstm", "cells") for i in range(cfg.layers)]
     data = python_stdlib(max_files=6) if ctx.quick else python_stdlib()
-    result = inspect([trained, untrained], data, list(TARGETS.values()), layers=layers,
-                     device=ctx.device, progress=ctx.progress, batch_size=16)
-    table = result.table
+    text = QUERY.format(trained=", ".join(f"charlm:{layer}" for layer in layers),
+                        untrained=", ".join(f"UNTRAINED charlm:{layer}" for layer in layers),
+                        hypotheses=", ".join(TARGETS.values()))
+    results = query.run(text, models={"charlm": trained}, data={"stdlib": data},
+                        device=ctx.device, progress=ctx.progress, batch_size=16)
+    table = pd.concat([results["trained"].table, results["untrained"].table])
+    table = table.drop(columns="replicates").replace({"model": {"untrained-charlm": "untrained"}})
+    by_hyp = {v: k for k, v in TARGETS.items()}
+    gain = results["gain"].table.assign(hypothesis=lambda t: t["hypothesis"].map(by_hyp))
+    gain = gain.set_index("hypothesis")
     best = (table.assign(abs_r=table["score"].abs())
             .groupby(["model", "layer", "hypothesis"])["abs_r"].max().unstack("hypothesis")
-            .rename(columns={v: k for k, v in TARGETS.items()}))
+            .rename(columns=by_hyp))
     figures = {}
-    for short in TARGETS:
-        figures[f"best_abs_r.{short}"] = float(best.loc["charlm", short].max())
-        figures[f"learned_gain.{short}"] = float(best.loc["charlm", short].max()
-                                                 - best.loc["untrained", short].max())
+    for name in TARGETS:
+        figures[f"best_abs_r.{name}"] = float(gain.loc[name, "trained.score"])
+        figures[f"learned_gain.{name}"] = float(gain.loc[name, "score"])
     figures["held_out_bits_per_char"] = trained.record["held_out_bits_per_char"]
     files = [heatmap(best.loc["charlm"], ctx.out / "best_abs_r.png",
                      "best |r| per layer (trained char-LSTM)"),
              heatmap(best.loc["untrained"], ctx.out / "best_abs_r_untrained.png",
                      "best |r| per layer (same architecture, untrained)")]
+    result = results["trained"]
     mine = table[table["model"] == "charlm"]
     top = mine.loc[mine["score"].abs().groupby(mine["hypothesis"]).idxmax()]
     sample = max(data["text"][:50], key=lambda t: t.count('"') + t.count("#"))
@@ -49,8 +65,14 @@ def _run(ctx: Context) -> Outcome:
                                ctx.out / f"unit_{short}",
                                f"{row['unit_name']}: r = {row['score']:.2f} with {hyp}")
     summary = top[["hypothesis", "unit_name", "score", "ci_low", "ci_high"]].rename(
-        columns={"unit_name": "best unit", "score": "r"}).round(3)
-    return Outcome(figures, {"scores": table, "best_abs_r": best.reset_index()}, files,
+        columns={"unit_name": "best unit", "score": "r"})
+    summary = summary.assign(**{
+        "learned gain": gain.loc[summary["hypothesis"].map(by_hyp), "score"].to_numpy(),
+        "gain 95% CI": [f"[{lo:.3f}, {hi:.3f}]" for lo, hi in
+                        gain.loc[summary["hypothesis"].map(by_hyp), ["ci_low", "ci_high"]]
+                        .to_numpy()]}).round(3)
+    return Outcome(figures, {"scores": table, "best_abs_r": best.reset_index(),
+                             "learned_gain": gain.drop(columns="replicates").reset_index()}, files,
                    [f"{result.meta['records']} records, {sum(result.meta['symbols'].values())} "
                     f"characters inspected in {result.meta['seconds']:.0f} s on "
                     f"{result.meta['device']}",
