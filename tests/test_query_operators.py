@@ -7,7 +7,7 @@ import torch
 
 import hyplib
 from hyplib.query.bootstrap import ReplicatedCorrelation, poisson_weights, record_key
-from hyplib.testing import DIGIT_UNIT, N_UNITS, UPPER_UNIT, PlantedModel
+from hyplib.testing import DIGIT_UNIT, UPPER_UNIT, PlantedModel
 
 from .conftest import digit, upper
 

@@ -4,7 +4,6 @@ import math
 
 import numpy as np
 import pandas as pd
-import pytest
 
 import hyplib
 from hyplib.engine import inspect
@@ -107,7 +106,7 @@ def test_with_ablate_is_the_engine_under_intervene_ablate(records):
 
 def test_untrained_is_the_model_reinitialised():
     from hyplib.models.charlm import TINY, CharLM, CharLSTM
-    from hyplib.query.planner import untrained
+    from hyplib.query.session import untrained
 
     model = CharLM("charlm", CharLSTM(TINY), ("lstm.0",))
     fresh = untrained(model, seed=3)

@@ -12,29 +12,26 @@ results already computed.
 from __future__ import annotations
 
 import contextlib
-import copy
-import fnmatch
-import inspect as pyinspect
 import time
 from dataclasses import dataclass, field
-from typing import Any, Callable, Mapping
+from typing import Any
 
 import numpy as np
 import pandas as pd
 import torch
 
 from ..behaviour_cache import BehaviourStore, model_fingerprint
-from ..control import PREFIX, control_task
 from ..errors import HyplibError, UnknownNameError
 from ..intervene import ablate
 from ..models.vision import ImageModel
 from ..results import COLUMNS, Result
 from . import operators
-from .bootstrap import REPLICATES, percentile_interval, poisson_weights, record_key, record_keys
-from .conditions import apply_post, columns_of, keep
+from .bootstrap import REPLICATES, record_keys
+from .conditions import apply_post
+from .evaluate import evaluation_table
 from .parse import QueryError, locate
-from .statements import (Ablation, DataSpec, Diff, Evaluate, From, Inspect, InspectorSpec, Join,
-                         ModelRef, Statement)
+from .session import Session
+from .statements import Ablation, DataSpec, Diff, Evaluate, From, Inspect, Join, Statement
 from .variants import variant, window
 
 
@@ -98,138 +95,6 @@ def bootstrapped(statements: list[Statement]) -> dict[str, tuple[int, int]]:
     return need
 
 
-class Session:
-    """Names resolved for one script (bound Python objects first, then installed packs), and
-    the results computed so far."""
-
-    def __init__(self, *, models: Mapping | None = None, data: Mapping | None = None,
-                 hypotheses: Mapping | None = None, evaluations: Mapping | None = None,
-                 catalog=None, device: str = "auto", batch_size: int = 32,
-                 behaviour_cache: bool = False, progress: bool = True, pool: str = "first",
-                 precision: str = "float32"):
-        from ..plugins import catalog as default_catalog
-
-        self.bound_models = dict(models or {})
-        self.bound_data = dict(data or {})
-        self.bound_hypotheses = {h.name: h for h in (hypotheses.values() if isinstance(
-            hypotheses, Mapping) else hypotheses or [])}
-        self.evaluations: dict[str, Callable] = dict(evaluations or {})
-        self.catalog = catalog or default_catalog()
-        self.options = dict(device=device, batch_size=batch_size, progress=progress, pool=pool,
-                            precision=precision)
-        self.write_cache = behaviour_cache
-        self.results: dict[str, Result] = {}
-        self._models: dict[ModelRef, Any] = {}
-        self._data: dict[tuple, Any] = {}
-
-    # names
-    def model(self, ref: ModelRef):
-        if ref not in self._models:
-            if ref.untrained:
-                self._models[ref] = untrained(self.model(ModelRef(ref.name)))
-            elif ref.name in self.bound_models:
-                self._models[ref] = self.bound_models[ref.name]
-            else:
-                recipe = self._lookup("models", ref.name, self.bound_models)
-                self._models[ref] = recipe.build(progress=self.options["progress"])
-        return self._models[ref]
-
-    def _lookup(self, kind: str, name: str, bound: Mapping):
-        try:
-            return self.catalog.get(kind, name)
-        except UnknownNameError:
-            raise UnknownNameError(kind, name, sorted(set(self.catalog.names(kind)) | set(bound)))\
-                from None
-
-    def dataset(self, spec: DataSpec):
-        """The records of ``spec``, filtered by its WHERE (not yet sampled)."""
-        key = (spec.source, spec.where_text)
-        if key not in self._data:
-            if spec.source not in self._data:
-                self._data[spec.source] = self._load(spec)
-            data = self._data[spec.source]
-            if spec.where is not None:
-                fields = sorted(columns_of(spec.where) & set(data.column_names)) or data.column_names[:1]
-                frame = data.select_columns(fields).to_pandas()
-                try:
-                    mask = keep(frame.assign(_i=np.arange(len(frame))), spec.where,
-                                "field of the records")["_i"].to_numpy()
-                except HyplibError as exc:
-                    raise HyplibError(f"WHERE {spec.where_text}: {exc}") from None
-                data = data.select(mask)
-                if len(data) == 0:
-                    raise HyplibError(f"no record of {spec.name!r} satisfies WHERE "
-                                      f"{spec.where_text}")
-            self._data[key] = data
-        return self._data[key]
-
-    def _load(self, spec: DataSpec):
-        from ..data import load_path
-
-        if spec.is_path:
-            return load_path(spec.name)
-        if spec.name in self.bound_data:
-            if spec.args:
-                raise HyplibError(f"data {spec.name!r} is bound in Python: it takes no "
-                                  f"arguments")
-            return self.bound_data[spec.name]
-        source = self._lookup("datasets", spec.name, self.bound_data)
-        try:
-            return source.load(**dict(spec.args))
-        except TypeError as exc:
-            raise HyplibError(f"data set {spec.name!r}: {exc}") from None
-
-    def hypotheses(self, patterns) -> list:
-        out = {}
-        for p in patterns:
-            control = p.startswith(PREFIX)
-            base = p[len(PREFIX):] if control else p
-            bound = fnmatch.filter(self.bound_hypotheses, base)
-            if bound:
-                for n in bound:
-                    h = self.bound_hypotheses[n]
-                    h = control_task(h) if control else h
-                    out[h.name] = h
-                continue
-            try:
-                hits = self.catalog.select("hypotheses", [p])
-            except UnknownNameError:
-                names = sorted(set(self.catalog.names("hypotheses")) | set(self.bound_hypotheses))
-                raise UnknownNameError("hypotheses", p, names) from None
-            out.update({h.name: h for h in hits})
-        return list(out.values())
-
-    def inspector(self, spec: InspectorSpec) -> type:
-        cls = self.catalog.get("inspectors", spec.name)
-        try:
-            pyinspect.signature(cls).bind(1, [], "cpu", **dict(spec.args))
-        except TypeError:
-            params = [p for p in list(pyinspect.signature(cls).parameters)[3:]]
-            raise HyplibError(f"inspector {spec.name!r} does not take "
-                              f"{', '.join(k for k, _ in spec.args)}; its parameters: "
-                              f"{', '.join(params) or 'none'}") from None
-        return cls
-
-    def units(self, name: str) -> dict[tuple[str, str], tuple[int, ...]]:
-        """``{(model, layer): unit indices}`` of a named result's rows (groups left out)."""
-        t = self.results[name].table
-        if not {"model", "layer", "unit"} <= set(t.columns):
-            raise HyplibError(f"result {name!r} has no unit rows (model, layer, unit): UNITS OF "
-                              f"reads an INSPECT result or a FROM of one")
-        t = t[t["unit"] >= 0]
-        if t.empty:
-            raise HyplibError(f"result {name!r} has no units (it is empty, or holds only "
-                              f"probes' groups): nothing to select")
-        return {k: tuple(sorted(set(g["unit"].astype(int)))) for k, g in
-                t.groupby(["model", "layer"], sort=True)}
-
-    def by_model_name(self, name: str):
-        for m in self._models.values():
-            if m.name == name:
-                return m
-        raise HyplibError(f"model {name!r} named by a result is not loaded in this script")
-
-
 def _known(expr, columns: list[str]) -> None:
     """Raise naming the first column ``expr`` reads that is not in ``columns``."""
     if not isinstance(expr, tuple):
@@ -241,26 +106,6 @@ def _known(expr, columns: list[str]) -> None:
         return
     for part in expr[1:]:
         _known(part, columns)
-
-
-def untrained(model, seed: int = 0):
-    """A copy of ``model`` with every parameter re-initialised by its module's own
-    ``reset_parameters`` under ``seed``, named ``untrained-<name>``."""
-    clone = copy.copy(model)
-    clone.module = copy.deepcopy(model.module)
-    clone.name = f"untrained-{model.name}"
-    resets = [m for m in clone.module.modules() if callable(getattr(m, "reset_parameters", None))]
-    covered = {id(p) for m in resets for p in m.parameters()}
-    left = [n for n, p in clone.module.named_parameters() if id(p) not in covered]
-    if left:
-        raise HyplibError(f"cannot re-initialise {model.name!r}: parameters {left[:3]} belong to "
-                          f"no module with reset_parameters(); bind an untrained model in "
-                          f"Python instead (models={{'name': model}})")
-    with torch.random.fork_rng(devices=[]), torch.no_grad():
-        torch.manual_seed(seed)
-        for m in resets:
-            m.reset_parameters()
-    return clone
 
 
 class Runner:
@@ -603,29 +448,3 @@ class Runner:
             s = next((s for s in statements if name and name in self.text[s.span[0]:s.span[1]]),
                      statements[0])
             raise QueryError(str(exc), *locate(self.text, s, name)) from None
-
-
-def evaluation_table(values: np.ndarray, data, q: Evaluate, model: str, replicates: int,
-                     seed: int) -> pd.DataFrame:
-    """Mean per group (BY fields) with a record-bootstrap percentile interval and replicates."""
-    if q.by:
-        missing = [b for b in q.by if b not in data.column_names]
-        if missing:
-            raise UnknownNameError("field", missing[0], list(data.column_names))
-        frame = data.select_columns(list(q.by)).to_pandas()
-        labels = frame.astype(str).agg("/".join, axis=1).to_numpy()
-    else:
-        labels = np.full(len(values), "")
-    groups, inverse = np.unique(labels, return_inverse=True)
-    one_hot = np.zeros((len(values), len(groups)))
-    one_hot[np.arange(len(values)), inverse] = 1.0
-    w = poisson_weights(np.array([record_key(t) for t in data["text"]]), replicates, seed)
-    n = one_hot.sum(0)
-    mean = one_hot.T @ values / n
-    with np.errstate(invalid="ignore", divide="ignore"):
-        reps = (one_hot * values[:, None]).T @ w / (one_hot.T @ w)
-    low, high = percentile_interval(reps)
-    return pd.DataFrame({
-        "model": model, "layer": "", "unit": -1, "unit_name": model, "hypothesis": q.name,
-        "label": groups, "inspector": "evaluate", "metric": "mean", "score": mean,
-        "ci_low": low, "ci_high": high, "n": n.astype(np.int64), "replicates": list(reps)})
