@@ -23,7 +23,7 @@ import torch
 from ..behaviour_cache import BehaviourStore, model_fingerprint
 from ..errors import HyplibError, UnknownNameError
 from ..intervene import ablate
-from ..models.vision import ImageModel
+from ..models import ImageModel
 from ..results import COLUMNS, Result
 from . import operators
 from .bootstrap import REPLICATES, record_keys
@@ -402,7 +402,7 @@ class Runner:
         return "\n".join(lines)
 
     def _explain_pass(self, p: Pass) -> list[str]:
-        from ..annotate import label_path
+        from ..annotation import label_path
 
         data = self.session.dataset(p.data)
         sample = p.data.sample
