@@ -115,6 +115,9 @@ WRONG = [
      "JOIN a, a ON neuron", ["unknown column 'neuron'"]),
     ("INSPECT planted AGAINST test.digit OVER recs WITHIN test.kind", ["unknown hypothesis"]),
     ("INSPECT planted AGAINST test.digit OVER recs WHERE text > 3", ["cannot compare"]),
+    ("INSPECT planted AGAINST test.digit USING linear_probe OVER recs",
+     ["column 42", "inspector 'linear_probe' accepts none of the statement's hypotheses "
+      "(test.digit (binary))"]),
 ]
 
 

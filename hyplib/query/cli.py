@@ -40,14 +40,14 @@ def _cmd(args) -> int:
     options = dict(device=args.device, batch_size=args.batch_size, progress=not args.quiet,
                    behaviour_cache=args.behaviour_cache)
     start = time.perf_counter()
-    if args.explain or any(s.explain for s in parse(text)):
+    statements = parse(text)
+    if args.explain or any(s.explain for s in statements):
         print(explain(text, **options))
         return 0
     results = run(text, **options)
     names = list(results)
-    shown = [n for n in names if n.startswith("_")] or names[-1:]
-    if names[-1] not in shown:
-        shown.append(names[-1])
+    read = {d for s in statements for d in s.depends}
+    shown = [n for n in names if n not in read]  # the results no later statement reads
     for name in shown:
         print(show(name, results[name], args.max_rows))
         print()

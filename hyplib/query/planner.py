@@ -233,6 +233,13 @@ class Runner:
             chosen = []
             for spec in q.inspectors:
                 base = self.session.inspector(spec)
+                if not any(base.accepts(h) for h in mine):
+                    kinds = ", ".join(f"{h.name} ({h.kind})" for h in mine[:5])
+                    err = HyplibError(f"inspector {spec.name!r} accepts none of the "
+                                      f"statement's hypotheses ({kinds}): choose another "
+                                      f"(correlation takes every kind)")
+                    err.name = spec.name  # where the error points
+                    raise err
                 vkey = (str(spec), q.projection, reps, seed)
                 name = str(spec) + ("" if q.projection is None else
                                     f"|{q.projection[0]}{list(q.projection[1:])}") + \
