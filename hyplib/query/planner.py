@@ -119,6 +119,10 @@ class Runner:
         self.columns: dict[str, list[str]] = {}
         for s in statements:
             self._with_line([s], self._check_columns, s)
+            if isinstance(s.query, Inspect):  # names, before any data is loaded
+                self._with_line([s], self.session.hypotheses, s.query.hypotheses)
+                for spec in s.query.inspectors:
+                    self._with_line([s], self.session.inspector, spec)
 
     def _check_columns(self, s: Statement) -> None:
         """Every column a statement's KEEP, ORDER BY, LIMIT ... PER or JOIN's WHERE names
