@@ -249,8 +249,10 @@ class Runner:
                                     f"|{q.projection[0]}{list(q.projection[1:])}") + \
                     ("" if not reps else "|boot")
                 if vkey not in variants:
-                    variants[vkey] = [base, name, set(), dict(spec.args), mask, keys, reps, seed]
-                variants[vkey][2].update(h.name for h in mine)
+                    variants[vkey] = [base, name, set(), dict(spec.args), set(), set(), reps,
+                                      seed]
+                for i, names in ((2, {h.name for h in mine}), (4, mask), (5, keys)):
+                    variants[vkey][i] |= names  # hypotheses, masks and keys of every level
                 bases = [x.name for x in q.inspectors]
                 shown = spec.name if bases.count(spec.name) == 1 else str(spec)
                 chosen.append((name, shown, base))
