@@ -195,3 +195,21 @@ def test_bootstrap_interval_of_a_difference_covers_the_truth():
         low, high = np.percentile(r[:, 0] - r[:, 1], [2.5, 97.5])
         covered += low <= truth <= high
     assert 0.91 <= covered / runs <= 0.99, covered / runs
+
+
+def test_evaluation_interval_covers_the_mean():
+    """EVALUATE's per-group mean: its 95% record-bootstrap interval covers the true mean of a
+    per-record Bernoulli(0.8) outcome about 95% of the time."""
+    import datasets
+
+    from hyplib.query.evaluate import evaluation_table
+    from hyplib.query.statements import DataSpec, Evaluate
+
+    rng = np.random.default_rng(1)
+    q = Evaluate("accuracy", None, DataSpec("d"))
+    covered, runs = 0, 200
+    for run in range(runs):
+        data = datasets.Dataset.from_dict({"text": [f"{run}-{i}" for i in range(80)]})
+        row = evaluation_table(rng.random(80) < 0.8, data, q, "m", 200, run).iloc[0]
+        covered += row["ci_low"] <= 0.8 <= row["ci_high"]
+    assert 0.91 <= covered / runs <= 0.99, covered / runs
