@@ -14,6 +14,7 @@ the weights.
 """
 from __future__ import annotations
 
+import functools
 import hashlib
 import warnings
 
@@ -66,6 +67,13 @@ def poisson_weights(keys: np.ndarray, replicates: int, seed: int = 0) -> np.ndar
     return np.searchsorted(_POISSON_CDF, u, side="right").astype(np.float64)
 
 
+@functools.lru_cache(maxsize=16)
+def _weights(keys: bytes, replicates: int, seed: int) -> np.ndarray:
+    """:func:`poisson_weights` of a batch's record keys (int64 bytes), computed once for all
+    the layers and models that read the batch."""
+    return poisson_weights(np.frombuffer(keys, dtype=np.int64), replicates, seed)
+
+
 def percentile_interval(replicates: np.ndarray, confidence: float = 0.95
                         ) -> tuple[np.ndarray, np.ndarray]:
     """The percentile interval of each row of ``replicates`` (rows × B); NaN replicates
@@ -100,20 +108,23 @@ class ReplicatedCorrelation:
             self.shift = (x.double().mean(0), y.double().mean(0))
         x, y = x.double() - self.shift[0], y.double() - self.shift[1]
         unique, inverse = torch.unique(keys, return_inverse=True)
-        w = torch.from_numpy(poisson_weights(unique.cpu().numpy(), self.replicates, self.seed))
-        w = w.to(self.device)  # records × B
-        records, n_y = len(unique), y.shape[1]
+        w = _weights(unique.cpu().numpy().tobytes(), self.replicates, self.seed)
+        w = torch.from_numpy(w).to(self.device)  # records × B
+        records, n_x, n_y = len(unique), x.shape[1], y.shape[1]
         one_hot = torch.zeros(x.shape[0], records, dtype=torch.float64, device=x.device)
         one_hot[torch.arange(x.shape[0], device=x.device), inverse] = 1.0
-        per = lambda v: one_hot.T @ v  # noqa: E731  (records × columns: per-record sums)
-        self.n += w.T @ one_hot.sum(0)
-        self.sx += w.T @ per(x)
-        self.sxx += w.T @ per(x * x)
-        self.sy += w.T @ per(y)
-        self.syy += w.T @ per(y * y)
+        # per-record sums of 1, x, x², y, y² (records × columns), then weighted per replicate
+        sums = w.T @ (one_hot.T @ torch.cat([one_hot.new_ones(x.shape[0], 1), x, x * x, y,
+                                             y * y], 1))
+        n, sx, sxx, sy, syy = sums.split([1, n_x, n_x, n_y, n_y], dim=1)
+        self.n += n[:, 0]
+        self.sx += sx
+        self.sxx += sxx
+        self.sy += sy
+        self.syy += syy
         spread = (one_hot[:, :, None] * y[:, None, :]).reshape(x.shape[0], records * n_y)
-        per_xy = (x.T @ spread).view(x.shape[1], records, n_y)  # units × records × columns
-        self.sxy += torch.einsum("rb,urc->buc", w, per_xy)
+        per_xy = (x.T @ spread).view(n_x, records, n_y).transpose(0, 1)  # records × units × c
+        self.sxy += (w.T @ per_xy.reshape(records, n_x * n_y)).view(-1, n_x, n_y)
 
     def values(self) -> np.ndarray:
         """(replicates × units × columns) r; NaN where a unit or column is constant."""
