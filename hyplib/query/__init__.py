@@ -8,12 +8,17 @@ then among the installed packs. The grammar is ``hql.lark`` in this package.
 """
 from __future__ import annotations
 
+import importlib
 import sys
 import types
+from typing import TYPE_CHECKING
 
-from ..results import Result
-from .operators import difference, join, select
 from .parse import QueryError, parse
+
+if TYPE_CHECKING:
+    from ..results import Result
+
+_OPERATORS = ("select", "join", "difference")  # from .operators (pandas), loaded on use
 
 __all__ = ["query", "run", "explain", "parse", "QueryError", "select", "join", "difference"]
 
@@ -55,10 +60,16 @@ def query(text: str, **options) -> Result:
 
 
 class _CallableModule(types.ModuleType):
-    """``hyplib.query(...)`` calls :func:`query`; the module's other names stay reachable."""
+    """``hyplib.query(...)`` calls :func:`query`; the module's other names stay reachable, and
+    importing it (``hyplib list`` does, for the command line) loads no pandas or torch."""
 
     def __call__(self, text: str, **options) -> Result:
         return query(text, **options)
+
+    def __getattr__(self, name: str):
+        if name in _OPERATORS:
+            return getattr(importlib.import_module(".operators", __name__), name)
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 sys.modules[__name__].__class__ = _CallableModule

@@ -5,8 +5,6 @@ import sys
 import time
 from pathlib import Path
 
-import pandas as pd
-
 from ..errors import HyplibError
 
 SHOWN = ["hypothesis", "label", "inspector", "metric", "unit_name", "score", "ci_low", "ci_high",
@@ -15,6 +13,8 @@ SHOWN = ["hypothesis", "label", "inspector", "metric", "unit_name", "score", "ci
 
 def show(name: str, result, max_rows: int) -> str:
     """A result as text: inspection rows by unit name; other results' columns as they are."""
+    import pandas as pd
+
     t = result.table.drop(columns=["replicates"], errors="ignore")
     if set(SHOWN) <= set(t.columns) and "statement" in result.meta:
         t = t[SHOWN]
