@@ -213,3 +213,25 @@ def test_evaluation_interval_covers_the_mean():
         row = evaluation_table(rng.random(80) < 0.8, data, q, "m", 200, run).iloc[0]
         covered += row["ci_low"] <= 0.8 <= row["ci_high"]
     assert 0.91 <= covered / runs <= 0.99, covered / runs
+
+
+def test_difference_across_two_data_sets(run, records, models):
+    """Clean vs perturbed records (digits replaced by 'x' in half the records): separate
+    passes, the same unit compared; records left unchanged share their bootstrap weights."""
+    import datasets
+
+    texts = list(records["text"])
+    perturbed = datasets.Dataset.from_dict({"text": [
+        "".join("x" if c.isdigit() else c for c in t) if i % 2 else t
+        for i, t in enumerate(texts)]})
+    got = hyplib.query("""LET clean = INSPECT planted:features[3] AGAINST test.upper OVER recs;
+                          LET noisy = INSPECT planted:features[3] AGAINST test.upper OVER other;
+                          DIFF clean, noisy ON unit""", models=models,
+                       data={"recs": records, "other": perturbed}, hypotheses=[upper],
+                       progress=False, device="cpu").table.iloc[0]
+    frame, x = behaviour(models["planted"], records)
+    frame_p, x_p = behaviour(models["planted"], perturbed)
+    want = (corr(x[:, [DIGIT_UNIT]], frame["test.upper"].to_numpy())
+            - corr(x_p[:, [DIGIT_UNIT]], frame_p["test.upper"].to_numpy()))[0]
+    assert got["score"] == pytest.approx(want, abs=1e-5)
+    assert got["ci_low"] < want < got["ci_high"]
