@@ -235,3 +235,23 @@ def test_difference_across_two_data_sets(run, records, models):
             - corr(x_p[:, [DIGIT_UNIT]], frame_p["test.upper"].to_numpy()))[0]
     assert got["score"] == pytest.approx(want, abs=1e-5)
     assert got["ci_low"] < want < got["ci_high"]
+
+
+def test_projection_onto_an_image_box():
+    """WINDOW BOX on a planted conv model: the correlation of each unit of the full-resolution
+    layer with the red square, over the pixels of rows 4..16, columns 6..20 only."""
+    from .test_pixels import S, _model, _scenes, region
+
+    data, model = _scenes(20), _model()
+    got = hyplib.query("INSPECT planted:features.0 AGAINST test.region OVER scenes "
+                       "WINDOW BOX 4, 6 .. 16, 20 KEEP label = 'red'",
+                       models={"planted": model}, data={"scenes": data}, hypotheses=[region],
+                       progress=False, device="cpu").table
+    with torch.no_grad():
+        fmap = model.module.features[0](model.encode(data["image"]).inputs["pixels"]).numpy()
+    red = np.stack([np.asarray(m) == 1 for m in data["mask"]])  # images × S × S
+    x = fmap[:, :, 4:16, 6:20].transpose(0, 2, 3, 1).reshape(-1, fmap.shape[1])
+    want = corr(x.astype(np.float64), red[:, 4:16, 6:20].reshape(-1))
+    np.testing.assert_allclose(got["score"], want, atol=1e-4)
+    assert (got["n"] == 20 * 12 * 14).all() and S == 24
+    assert got.loc[got["score"].idxmax(), "unit"] == 0

@@ -55,6 +55,7 @@ MALFORMED = [
     ("INSPECT AGAINST h OVER d", ["column 9", "AGAINST is a keyword, not a name"]),
     ("INSPECT m AGAINST h USING probe(k 20) OVER d", ["unexpected '20'", "'='"]),
     ("INSPECT m AGAINST h OVER d WINDOW 5..2", ["line 1", "WINDOW 5..2 is empty"]),
+    ("INSPECT m AGAINST h OVER d WINDOW BOX 5, 5 .. 2, 9", ["WINDOW BOX 5, 5 .. 2, 9 is empty"]),
     ("INSPECT m AGAINST h OVER d SAMPLE 0", ["SAMPLE 0", "at least 1 record"]),
     ("INSPECT m AGAINST h OVER d SAMPLE 150%", ["not a fraction"]),
     ("INSPECT m:l[9..3] AGAINST h OVER d", ["unit range 9..3 is empty"]),
@@ -115,6 +116,8 @@ WRONG = [
      "JOIN a, a ON neuron", ["unknown column 'neuron'"]),
     ("INSPECT planted AGAINST test.digit OVER recs WITHIN test.kind", ["unknown hypothesis"]),
     ("INSPECT planted AGAINST test.digit OVER recs WHERE text > 3", ["cannot compare"]),
+    ("INSPECT planted AGAINST test.digit OVER recs WINDOW BOX 0, 0 .. 4, 4",
+     ["WINDOW BOX applies to pixel hypotheses, not char-level ones"]),
     ("INSPECT planted AGAINST test.digit USING linear_probe OVER recs",
      ["column 42", "inspector 'linear_probe' accepts none of the statement's hypotheses "
       "(test.digit (binary))"]),

@@ -265,6 +265,13 @@ class _Build(Transformer):
                               f"e.g. WINDOW 0..40")
         return ("window", lo, hi)
 
+    def box(self, items):
+        top, left, bottom, right = items
+        if bottom <= top or right <= left:
+            raise HyplibError(f"WINDOW BOX {top}, {left} .. {bottom}, {right} is empty: write "
+                              f"the top-left row, column .. the bottom-right row, column + 1")
+        return ("box", top, left, bottom, right)
+
     def within(self, items):
         return ("within", items[0])
 

@@ -32,7 +32,7 @@ from .evaluate import evaluation_table
 from .parse import QueryError, locate
 from .session import Session
 from .statements import Ablation, DataSpec, Diff, Evaluate, From, Inspect, Join, Statement
-from .variants import variant, window
+from .variants import box, variant, window
 
 
 @dataclass
@@ -211,9 +211,10 @@ class Runner:
             hyps.update({h.name: h for h in mine})
             levels = sorted({h.level for h in mine})
             mask: set[str] = set()
-            if q.projection and q.projection[0] == "window":
+            if q.projection and q.projection[0] in ("window", "box"):
+                make = window if q.projection[0] == "window" else box
                 for lv in levels:
-                    h = window(q.projection[1], q.projection[2], lv)
+                    h = make(*q.projection[1:], lv)
                     hyps[h.name] = h
                     mask.add(h.name)
             elif q.projection:

@@ -109,7 +109,8 @@ class Inspect:
     hypotheses: tuple[str, ...]
     inspectors: tuple[InspectorSpec, ...]
     data: DataSpec
-    projection: tuple | None = None  # ("window", lo, hi) or ("within", hypothesis)
+    projection: tuple | None = None  # ("window", lo, hi), ("box", top, left, bottom, right),
+    #                                    or ("within", hypothesis)
     ablation: Ablation | None = None
     tolerance: float | None = None
     top_k: int | None = None

@@ -2,7 +2,8 @@
 
 A wrapper (:func:`variant`) takes only its statements' hypotheses (so statements merged into
 one pass do not score each other's), applies a *projection* (symbols outside a window, or
-outside the span where a binary hypothesis holds, never reach the statistic) and, for results
+outside the span where a binary hypothesis holds, or outside an image box, never reach the
+statistic) and, for results
 a DIFF reads, keeps bootstrap replicates (:mod:`~hyplib.query.bootstrap`). Window masks and
 record keys travel to it as extra label columns, built by the hypotheses below.
 """
@@ -11,6 +12,7 @@ from __future__ import annotations
 import numpy as np
 import torch
 
+from ..align import pixel_grids
 from ..errors import HyplibError
 from ..types import Hypothesis
 from .bootstrap import ReplicatedCorrelation
@@ -20,7 +22,8 @@ def window(lo: int, hi: int, level: str) -> Hypothesis:
     """Binary: the symbol's index in its record (character or word) is in ``[lo, hi)``."""
     if level not in ("char", "word"):
         raise HyplibError(f"WINDOW {lo}..{hi} applies to char and word hypotheses, not "
-                          f"{level}-level ones: use WITHIN <hypothesis> or leave it out")
+                          f"{level}-level ones: use WINDOW BOX on pixels, WITHIN <hypothesis>, "
+                          f"or leave it out")
 
     def fn(batch):
         counts = ([len(t) for t in batch["text"]] if level == "char" else
@@ -29,6 +32,26 @@ def window(lo: int, hi: int, level: str) -> Hypothesis:
 
     return Hypothesis(f"query.window[{lo}:{hi}].{level}", fn, "binary", level, "1",
                       description=f"the {level} index is in [{lo}, {hi})")
+
+
+def box(top: int, left: int, bottom: int, right: int, level: str) -> Hypothesis:
+    """Binary: the pixel of the record's label grid is in rows ``[top, bottom)`` and columns
+    ``[left, right)`` (an image box)."""
+    if level != "pixel":
+        raise HyplibError(f"WINDOW BOX applies to pixel hypotheses, not {level}-level ones: use "
+                          f"WINDOW first..last+1 on characters or words")
+
+    def fn(batch):
+        masks = []
+        for h, w in pixel_grids(batch):
+            inside = np.zeros((h, w), dtype=bool)
+            inside[top:bottom, left:right] = True
+            masks.append(inside)
+        return masks
+
+    return Hypothesis(f"query.box[{top}:{bottom},{left}:{right}]", fn, "binary", "pixel", "1",
+                      description=f"the pixel is in rows [{top}, {bottom}), columns "
+                                  f"[{left}, {right})")
 
 
 def variant(base: type, name: str, hypotheses: set[str], args: dict, mask: set[str],
