@@ -1,12 +1,16 @@
-"""Annotation: materialise a hypothesis's labels once, cached by data fingerprint + name + version.
+"""Annotation: materialise a hypothesis's labels once, cached by data fingerprint and what the
+hypothesis is (:func:`~hyplib.fingerprint.hypothesis_key`: name, version, providing
+distribution, a hash of its definition).
 
 The data fingerprint is the ``datasets`` one. Labels are written with ``datasets``' Arrow writer
 to a temporary file that is moved into place only when complete (an interrupted run leaves no
-partial cache), and read back memory-mapped as one flat array with per-record offsets.
+partial cache), sealed with a checksum sidecar (:mod:`hyplib.integrity`) that is checked when
+read back memory-mapped as one flat array with per-record offsets.
 """
 from __future__ import annotations
 
 import contextlib
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -20,6 +24,8 @@ from tqdm.auto import tqdm
 from .align import symbol_spans
 from .cache import atomic_path, cache_dir, digest
 from .errors import AnnotationError
+from .fingerprint import hypothesis_key
+from .integrity import seal, verified
 from .types import Hypothesis, as_label_array
 
 FEATURES = datasets.Features({"labels": datasets.Sequence(datasets.Value("float32"))})
@@ -113,6 +119,11 @@ def _label_batch(batch: dict[str, list], indices: list[int], hyp: Hypothesis) ->
             at = int(np.flatnonzero(~np.isfinite(arr))[0])
             raise AnnotationError(f"hypothesis {hyp.name!r} gave a non-finite label at "
                                   f"{hyp.level} {at} of record {indices[i]}")
+        if hyp.kind == "binary" and not np.isin(arr, (0, 1)).all():
+            bad = arr[~np.isin(arr, (0, 1))][0]
+            raise AnnotationError(f"binary hypothesis {hyp.name!r} gave the label {bad:g} in "
+                                  f"record {indices[i]}: binary labels must be 0/1 or booleans "
+                                  f"(use kind='categorical' or 'continuous' for other values)")
         if hyp.kind == "categorical" and ((arr < 0) | (arr >= len(hyp.classes)) | (arr % 1 != 0)).any():
             raise AnnotationError(f"hypothesis {hyp.name!r} gave a label that is not a class "
                                   f"index 0..{len(hyp.classes) - 1} in record {indices[i]}")
@@ -127,8 +138,9 @@ def annotate(data: datasets.Dataset, hypotheses: list[Hypothesis], batch_size: i
     The missing ones are computed together in one pass over the records (so hypotheses that
     share a parse, like a tokenizer's states, reuse it) and each is written to its own file.
     """
+    keys = {h.name: label_key(data, h) for h in hypotheses}
     paths = {h.name: label_path(data, h) for h in hypotheses}
-    missing = [h for h in hypotheses if not paths[h.name].exists()]
+    missing = [h for h in hypotheses if not verified(paths[h.name], keys[h.name])]
     if missing:
         with contextlib.ExitStack() as stack:
             writers = {h.name: stack.enter_context(ArrowWriter(
@@ -144,13 +156,21 @@ def annotate(data: datasets.Dataset, hypotheses: list[Hypothesis], batch_size: i
                     bar.update(len(indices))
             for writer in writers.values():
                 writer.finalize()
+        for h in missing:
+            seal(paths[h.name], keys[h.name])
     return {h.name: _read(h, paths[h.name]) for h in hypotheses}
 
 
+def label_key(data: datasets.Dataset, h: Hypothesis) -> dict:
+    """What the labels of ``h`` on ``data`` depend on: the data's fingerprint and
+    :func:`~hyplib.fingerprint.hypothesis_key`."""
+    return {"data": data._fingerprint, **hypothesis_key(h)}
+
+
 def label_path(data: datasets.Dataset, h: Hypothesis) -> Path:
-    """Where the labels of ``h`` on ``data`` are cached."""
-    root = cache_dir("annotations", data._fingerprint)
-    return root / f"{h.name}-v{h.version}-{digest([data._fingerprint, h.name, h.version])}.arrow"
+    """Where the labels of ``h`` on ``data`` are cached (keyed by :func:`label_key`)."""
+    stem = re.sub(r"[^A-Za-z0-9_.=+-]", "_", h.name).lstrip(".")[:80]  # the digest tells apart
+    return cache_dir("annotations", data._fingerprint) / f"{stem}-{digest(label_key(data, h))}.arrow"
 
 
 def _read(hyp: Hypothesis, path: Path) -> Labels:

@@ -3,11 +3,16 @@
 One memory-mapped ``.npy`` file per (model weights, layer, data, level, pool, precision): the
 (symbols × units) float32 behaviours of every record, in data-set order. A file is written
 during a pass that reads every record and moved into place only when complete; a sampled,
-early-stopped or interrupted pass leaves nothing behind.
+early-stopped or interrupted pass leaves nothing behind. Its blocks are allocated before the
+first write (``posix_fallocate``, else zeros written in order), so a full disk is a clear
+error at the start, never a SIGBUS from a memory-mapped write into a hole. A complete file is
+sealed with a checksum sidecar (:mod:`hyplib.integrity`) that is checked when it is opened.
 """
 from __future__ import annotations
 
+import errno
 import hashlib
+import io
 import json
 import os
 import tempfile
@@ -19,6 +24,7 @@ import torch
 
 from .annotation import symbol_index
 from .cache import cache_dir, digest
+from .integrity import is_write_failure, part_prefix, quarantine, seal, verified, write_error
 
 
 def model_fingerprint(module: torch.nn.Module) -> str:
@@ -53,9 +59,23 @@ class BehaviourStore:
         key = digest([model_key, layer, data._fingerprint, level, pool, precision])
         self.path = cache_dir("behaviours") / f"{layer}-{level}-{key}.npy"
         self.offsets = symbol_offsets(data, level)
+        self.schema = {"key": key, "layer": layer, "level": level, "rows": int(self.offsets[-1]),
+                       "dtype": "float32"}
         self._writer: np.memmap | None = None
         self._tmp: str | None = None
-        self.reader = np.load(self.path, mmap_mode="r") if self.path.exists() else None
+        self.reader = self._open() if verified(self.path, self.schema) else None
+
+    def _open(self) -> np.memmap | None:
+        try:
+            reader = np.load(self.path, mmap_mode="r")
+        except (ValueError, OSError) as exc:
+            quarantine(self.path, f"it is not a readable .npy file ({exc})")
+            return None
+        if reader.dtype != np.float32 or reader.ndim != 2 or len(reader) != self.schema["rows"]:
+            quarantine(self.path, f"it holds {reader.dtype} {reader.shape}, not float32 "
+                                  f"({self.schema['rows']}, units)")
+            return None
+        return reader
 
     def read(self, records: np.ndarray) -> torch.Tensor:
         rows = symbol_index(self.offsets, records)
@@ -63,12 +83,31 @@ class BehaviourStore:
 
     def write(self, records: np.ndarray, x: torch.Tensor) -> None:
         if self._writer is None:
-            fd, self._tmp = tempfile.mkstemp(prefix=f".{self.path.name}.", suffix=".part",
+            self._writer = self._allocate(x.shape[1])
+        self._writer[symbol_index(self.offsets, records)] = x.detach().float().cpu().numpy()
+
+    def _allocate(self, units: int) -> np.memmap:
+        """A memory-mapped .npy file beside the target whose every block is on disk."""
+        shape = (self.schema["rows"], units)
+        try:
+            fd, self._tmp = tempfile.mkstemp(prefix=part_prefix(self.path.name), suffix=".part",
                                              dir=self.path.parent)
             os.close(fd)
-            self._writer = np.lib.format.open_memmap(
-                self._tmp, mode="w+", dtype=np.float32, shape=(int(self.offsets[-1]), x.shape[1]))
-        self._writer[symbol_index(self.offsets, records)] = x.detach().float().cpu().numpy()
+            header = io.BytesIO()
+            np.lib.format.write_array_header_1_0(
+                header, {"descr": "<f4", "fortran_order": False, "shape": shape})
+            size = header.tell() + 4 * shape[0] * shape[1]
+            with open(self._tmp, "r+b") as f:
+                f.write(header.getvalue())
+                _preallocate(f, size)
+            return np.lib.format.open_memmap(self._tmp, mode="r+")
+        except OSError as exc:
+            if self._tmp and os.path.exists(self._tmp):
+                os.unlink(self._tmp)
+            self._tmp = None
+            if not is_write_failure(exc):
+                raise
+            raise write_error(self.path, exc) from exc
 
     def close(self, complete: bool) -> None:
         """Move a complete file into place; otherwise remove what was written."""
@@ -78,5 +117,23 @@ class BehaviourStore:
         self._writer = None
         if complete:
             os.replace(self._tmp, self.path)
+            seal(self.path, self.schema)
         else:
             os.unlink(self._tmp)
+
+
+def _preallocate(f, size: int) -> None:
+    """Give ``f`` ``size`` bytes of real blocks: ``posix_fallocate`` where the file system
+    has it, else zeros written in order (either raises ENOSPC now if they do not fit)."""
+    try:
+        os.posix_fallocate(f.fileno(), 0, size)
+        return
+    except (AttributeError, OSError) as exc:
+        if isinstance(exc, OSError) and exc.errno not in (errno.EOPNOTSUPP, errno.ENOSYS,
+                                                          errno.EINVAL):
+            raise
+    f.seek(0, os.SEEK_END)
+    zeros = bytes(1 << 22)
+    while (left := size - f.tell()) > 0:
+        f.write(zeros[:left])
+    f.flush()

@@ -9,13 +9,22 @@ import tempfile
 from pathlib import Path
 from typing import Iterator
 
+from .errors import CacheWriteError
+from .integrity import is_write_failure, part_prefix, sweep_parts, write_error
+
 
 def cache_dir(*parts: str) -> Path:
-    """``$HYPLIB_CACHE``, else ``$XDG_CACHE_HOME/hyplib``, else ``~/.cache/hyplib``; created."""
+    """``$HYPLIB_CACHE``, else ``$XDG_CACHE_HOME/hyplib``, else ``~/.cache/hyplib``; created,
+    and cleared of the ``.part`` files that killed runs left (:func:`~hyplib.integrity.sweep_parts`)."""
     root = os.environ.get("HYPLIB_CACHE") or Path(
         os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "hyplib"
     path = Path(root, *parts)
-    path.mkdir(parents=True, exist_ok=True)
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise write_error(path, exc) from None
+    if os.access(path, os.W_OK):
+        sweep_parts(path)
     return path
 
 
@@ -26,17 +35,31 @@ def digest(obj) -> str:
 
 @contextlib.contextmanager
 def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
-    """Yield a temporary path beside ``path``; move it into place only if the block succeeds."""
+    """Yield a temporary path beside ``path``; move it into place only if the block succeeds.
+
+    An ``OSError`` of writing (disk full, read-only folder) becomes a
+    :class:`~hyplib.errors.CacheWriteError` naming ``path``; the temporary file is removed.
+    """
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=path.parent)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=part_prefix(path.name), suffix=".part", dir=path.parent)
+    except OSError as exc:
+        raise write_error(path, exc) from None
     os.close(fd)
     umask = os.umask(0)
     os.umask(umask)
     try:
-        yield Path(tmp)
-        os.chmod(tmp, 0o666 & ~umask)
-        os.replace(tmp, path)
+        try:
+            yield Path(tmp)
+            os.chmod(tmp, 0o666 & ~umask)
+            os.replace(tmp, path)
+        except CacheWriteError:
+            raise
+        except OSError as exc:
+            if not is_write_failure(exc):
+                raise
+            raise write_error(path, exc) from exc
     finally:
         if os.path.exists(tmp):
             os.unlink(tmp)

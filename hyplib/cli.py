@@ -4,10 +4,13 @@ from __future__ import annotations
 import argparse
 import ast
 import sys
+import traceback
+import warnings
 
 from . import __version__
-from .errors import HyplibError
+from .errors import HyplibError, HyplibWarning
 from .settings import POOLS, PRECISIONS
+from .validate import check_inspector_args, check_number, check_out, check_pass
 
 
 def _list(args) -> int:
@@ -49,6 +52,11 @@ def _inspect(args) -> int:
     from .engine import inspect
     from .plugins import catalog
 
+    check_pass(batch_size=args.batch_size, seed=args.seed, max_records=args.max_records,
+               sample=args.sample, tolerance=args.tolerance, top_k=args.top_k)
+    check_number("--top", args.top, integer=True, low=1)
+    if args.out:
+        check_out(args.out)
     cat = catalog()
     recipe = cat.get("models", args.model)
     hypotheses = cat.select("hypotheses", args.hypotheses)
@@ -64,6 +72,8 @@ def _inspect(args) -> int:
         except (ValueError, SyntaxError):
             pass  # a plain string
         inspector_args.setdefault(insp_name, {})[key] = value
+    for insp in inspectors:
+        check_inspector_args(insp, inspector_args.get(insp.name, {}))
     data = _load_data(args.data)
     model = recipe.build(progress=not args.quiet)
     result = inspect(model, data, hypotheses, inspectors, args.layer or None,
@@ -84,6 +94,10 @@ def _inspect(args) -> int:
     with pd.option_context("display.max_rows", None, "display.width", 200,
                            "display.float_format", "{:.3f}".format):
         print(top[cols].to_string(index=False))
+    if top.empty:
+        print("hyplib: error: nothing could be scored (every score is undefined): see the "
+              "warnings above", file=sys.stderr)
+        return 3
     return 0
 
 
@@ -116,6 +130,8 @@ def _repro(args) -> int:
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="hyplib", description=__doc__)
     p.add_argument("--version", action="version", version=f"hyplib {__version__}")
+    p.add_argument("--debug", action="store_true",
+                   help="show the full traceback of an unexpected error")
     sub = p.add_subparsers(dest="command", required=True)
 
     ls = sub.add_parser("list", help="installed packs, hypotheses, inspectors, models, data sets")
@@ -177,11 +193,34 @@ def parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
+    warnings.showwarning = _show_warning
     try:
         return args.func(args)
     except HyplibError as exc:
         print(f"hyplib: error: {exc}", file=sys.stderr)
         return 2
+    except KeyboardInterrupt:
+        print("hyplib: interrupted", file=sys.stderr)
+        return 130
+    except Exception as exc:  # not hyplib's own: one line, the traceback on request
+        if args.debug:
+            raise
+        where = traceback.extract_tb(exc.__traceback__)[-1]
+        print(f"hyplib: error: {type(exc).__name__}: {exc} (in {where.name}, "
+              f"{where.filename}:{where.lineno}; run with --debug for the traceback)",
+              file=sys.stderr)
+        return 1
+
+
+def _show_warning(message, category, filename, lineno, file=None, line=None) -> None:
+    """hyplib's warnings as one line; others as Python shows them."""
+    if issubclass(category, HyplibWarning):
+        print(f"hyplib: warning: {message}", file=file or sys.stderr)
+    else:
+        _python_warning(message, category, filename, lineno, file, line)
+
+
+_python_warning = warnings.showwarning
 
 
 if __name__ == "__main__":

@@ -11,14 +11,24 @@ from typing import Iterator
 
 import torch
 
+from .errors import HyplibError
 from .settings import PRECISIONS, check_choice
 
 
 def pick_device(device: str | torch.device = "auto") -> torch.device:
-    """``"auto"`` is CUDA when present, else the CPU."""
+    """``"auto"`` is CUDA when present, else the CPU; a device that is not there is an error."""
     if str(device) == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    return torch.device(device)
+    try:
+        dev = torch.device(device)
+    except (RuntimeError, TypeError) as exc:
+        raise HyplibError(f"unknown device {device!r} ({exc}): use auto, cpu, cuda or "
+                          f"cuda:N") from None
+    if dev.type == "cuda" and not (torch.cuda.is_available() and
+                                   (dev.index or 0) < torch.cuda.device_count()):
+        raise HyplibError(f"device {device!r} is not available here ({torch.cuda.device_count()}"
+                          f" CUDA devices): use auto or cpu")
+    return dev
 
 
 _AUTOCAST = {"bfloat16": torch.bfloat16, "float16": torch.float16}

@@ -12,6 +12,7 @@ import ctypes
 import functools
 import math
 import time
+import warnings
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Iterator, Mapping, Sequence
@@ -33,7 +34,7 @@ from .align import (
 from .annotation import Labels, LabelTable, annotate
 from .behaviour_cache import BehaviourStore, model_fingerprint
 from .device import model_precision, pick_device
-from .errors import BehaviourError, HyplibError
+from .errors import BehaviourError, HyplibError, HyplibWarning
 from .extract import record, resolve_layers
 from .models import ImageModel, TextModel
 from .plugins import Catalog
@@ -43,6 +44,7 @@ from .results import Result, as_list
 from .settings import POOLS, PRECISIONS, check_choice
 from .stopping import settled
 from .types import Hypothesis, unit_name
+from .validate import check_inspector_args, check_pass
 
 
 @dataclass
@@ -162,6 +164,8 @@ def inspect(
     start = time.perf_counter()
     check_choice("pool", pool, POOLS)
     check_choice("precision", precision, PRECISIONS)
+    check_pass(batch_size=batch_size, seed=seed, max_records=max_records, sample=sample,
+               tolerance=tolerance, top_k=top_k)
     models = [models] if isinstance(models, (TextModel, ImageModel)) else list(models)
     cat = catalog or default_catalog()
     hyps = _resolve(hypotheses, "hypotheses", cat)
@@ -173,6 +177,7 @@ def inspect(
         if name not in insp:
             raise HyplibError(f"inspector_args names {name!r}, which is not among the chosen "
                               f"inspectors {sorted(insp)}")
+        check_inspector_args(insp[name], args[name])
     makers = {name: functools.partial(cls, **args.get(name, {})) for name, cls in insp.items()}
     for name, cls in insp.items():
         if not any(cls.accepts(h) for h in hyps):
@@ -182,7 +187,9 @@ def inspect(
     dev = pick_device(device)
     plan = _plan_layers(models, layers, dev)
     _check_levels(plan, hyps, behaviour_cache)
-    levels = _levels(hyps, annotate(data, hyps, progress=progress), insp, dev)
+    labels = annotate(data, hyps, progress=progress)
+    notes = _constant_labels(hyps, labels)
+    levels = _levels(hyps, labels, insp, dev)
     order = _order(len(data), seed, max_records, sample)
 
     state: dict[tuple, object] = {}
@@ -215,13 +222,29 @@ def inspect(
     meta = {"records": read, "records_total": len(data), "symbols": n_symbols,
             "stopped": stopped,
             "device": str(dev), "seed": seed, "data_fingerprint": data._fingerprint,
-            "hypotheses": {h.name: h.version for h in hyps},
+            "hypotheses": {h.name: h.version for h in hyps}, "warnings": notes,
             "rank_by_abs": sorted(n for n, c in insp.items() if getattr(c, "rank_by_abs", False)),
             "provenance": provenance([*hyps, *insp.values()], plan, device=str(dev),
                                      precision=precision, seed=seed, pool=pool)}
     result = Result.from_inspectors(state, meta)  # final fits (probes) happen here
     result.meta["seconds"] = round(time.perf_counter() - start, 3)
     return result
+
+
+def _constant_labels(hyps: list[Hypothesis], labels: dict[str, Labels]) -> list[str]:
+    """Warn of each hypothesis whose labels are all the same on the data (nothing can score
+    against it: its scores are NaN); the warnings, also kept in the result's meta."""
+    notes = []
+    for h in hyps:
+        values = labels[h.name].values
+        if not len(values):
+            notes.append(f"hypothesis {h.name!r} labels no symbols of this data set")
+        elif values.min() == values.max():
+            notes.append(f"hypothesis {h.name!r} gives every symbol the same label "
+                         f"({float(values[0]):g}): its scores are undefined (NaN)")
+    for note in notes:
+        warnings.warn(note, HyplibWarning, stacklevel=3)
+    return notes
 
 
 def _heap_trimmer():
@@ -296,8 +319,6 @@ def _order(n: int, seed: int, max_records: int | None, sample: float | None) -> 
     """The seeded visiting order, cut to the sample size."""
     order = np.random.default_rng(seed).permutation(n)
     if sample is not None:
-        if not 0 < sample <= 1:
-            raise HyplibError(f"sample must be a fraction in (0, 1], not {sample}")
         order = order[:max(1, math.ceil(sample * n))]
     return order[:max_records] if max_records is not None else order
 
@@ -372,9 +393,11 @@ def _model_behaviours(m, chosen, enc, ids, levels, spans, pool, dev, stores,
     mine = [stores.get((m, layer, lv.name)) for lv in levels for layer in chosen]
     if mine and all(st is not None and st.reader is not None for st in mine):
         for lv in levels:
+            counts = np.array([len(s) for s in spans[lv.name]])
             for layer in chosen:
-                yield (lv, layer, None,
-                       stores[(m, layer, lv.name)].read(ids).to(dev, non_blocking=True))
+                x = stores[(m, layer, lv.name)].read(ids).to(dev, non_blocking=True)
+                finite(x, m.name, layer, counts, ids)  # a cache is checked like the model
+                yield lv, layer, None, x
         return
     with record(m.module, chosen, m.name) as seen:
         m.forward(enc, dev)

@@ -47,3 +47,16 @@ class AnnotationError(HyplibError):
 
 class BehaviourError(HyplibError):
     """A model produced activations that cannot be inspected (NaN, inf, wrong shape)."""
+
+
+class CacheWriteError(HyplibError, OSError):
+    """A cache or output file could not be written (disk full, read-only folder)."""
+
+
+class DefinitionError(HyplibError, ValueError):
+    """A hypothesis, inspector argument or other definition that hyplib cannot accept."""
+
+
+class HyplibWarning(UserWarning):
+    """Something the user should know that did not stop the run (a damaged cache file that
+    was recomputed, a hypothesis whose labels are all the same)."""

@@ -64,9 +64,17 @@ def record(module: nn.Module, layers: Sequence[str], model: str = "model"
         return hook
 
     try:
-        for name, sub in resolve_layers(module, layers, model).items():
+        found = resolve_layers(module, layers, model)
+        for name, sub in found.items():
             handles.append(sub.register_forward_hook(hook_for(name)))
         yield seen
+        silent = [name for name in found if name not in seen]
+        if silent:
+            members = [f"{silent[0]}.{child}" for child, _ in found[silent[0]].named_children()]
+            hint = f", e.g. {', '.join(members[:3])}" if members else ""
+            raise BehaviourError(f"layer {silent[0]!r} of model {model!r} was not called in the "
+                                 f"forward pass (a container such as a ModuleList is never "
+                                 f"called itself): choose a layer that runs{hint}")
     finally:
         for handle in handles:
             handle.remove()

@@ -1,7 +1,9 @@
 """Plug-in discovery: packs are loaded one by one from the ``hyplib`` entry-point group.
 
-A pack that fails to import, or whose hook raises, is recorded as broken with its error; the
-others keep working. ``HYPLIB_PLUGINS`` (a comma-separated list of entry-point names) restricts
+A pack that fails to import, or whose hook raises (anything but ``KeyboardInterrupt``: a
+``sys.exit`` too) or returns something that is not an item of its kind, is recorded as broken
+with its error; the others keep working. Two distributions that declare the same entry-point
+name are both broken, the error naming both: neither wins by its place on ``sys.path``. ``HYPLIB_PLUGINS`` (a comma-separated list of entry-point names) restricts
 which packs load; set it to the empty string to load none.
 """
 from __future__ import annotations
@@ -209,8 +211,10 @@ def _register(pm: pluggy.PluginManager, pack: Pack) -> None:
         module = (importlib.import_module("hyplib.builtin") if pack.name == CORE
                   else pack.entry_point.load())
         pm.register(module, name=pack.name)
-    except Exception as exc:  # a broken pack must not take the others down
-        pack.error = _format_error(exc)
+    except KeyboardInterrupt:
+        raise
+    except BaseException as exc:  # a broken pack (even one calling sys.exit) must not take
+        pack.error = _format_error(exc)  # the others down
 
 
 def _collect(pm: pluggy.PluginManager, pack: Pack,
@@ -224,12 +228,43 @@ def _collect(pm: pluggy.PluginManager, pack: Pack,
                 continue
             try:
                 provided = list(impl.function() or [])
-            except Exception as exc:
-                pack.error = f"{hook}() failed: {_format_error(exc)}"
+                for item in provided:
+                    _check_item(kind, item)
+            except KeyboardInterrupt:
+                raise
+            except BaseException as exc:
+                failed = f"{hook}() failed: {_format_error(exc)}"
+                pack.error = f"{pack.error}; {failed}" if pack.error else failed
                 continue
             for item in provided:
                 items[kind].setdefault(item.name, []).append((pack.name, item))
                 pack.provides.setdefault(kind, []).append(item.name)
+
+
+# What each hook's items must have (hypotheses must be Hypothesis objects).
+_ATTRIBUTES = {"inspectors": ("name", "accepts", "update", "scores"),
+               "models": ("name", "build"), "datasets": ("name", "load"),
+               "studies": ("name", "run", "claims")}
+
+
+def _check_item(kind: str, item: Any) -> None:
+    """Raise ``TypeError`` unless ``item`` is an item of ``kind`` with a valid name."""
+    from .types import Hypothesis, check_name
+
+    what = SINGULAR[kind]
+    if kind == "hypotheses":
+        if not isinstance(item, Hypothesis):
+            raise TypeError(f"it returned {type(item).__name__} {item!r:.60}, not a Hypothesis")
+    elif kind == "inspectors" and not isinstance(item, type):
+        raise TypeError(f"it returned {type(item).__name__} {item!r:.60}, not an inspector class")
+    missing = [a for a in _ATTRIBUTES.get(kind, ()) if not hasattr(item, a)]
+    if missing:
+        raise TypeError(f"it returned {type(item).__name__} {item!r:.60}, which is not a {what} "
+                        f"(it has no {', '.join(missing)})")
+    if not isinstance(item.name, str):
+        raise TypeError(f"it returned a {what} whose name is {item.name!r}, not a string")
+    if kind == "hypotheses":
+        check_name(item.name)
 
 
 def _declare(pack: Pack, doc: dict, items: dict[str, dict[str, list[tuple[str, Any]]]]) -> None:
@@ -259,12 +294,10 @@ def load_catalog(group: str = GROUP, lazy: bool = True) -> Catalog:
         dist = ep.dist.name if ep.dist else "?"
         version = ep.dist.version if ep.dist else "?"
         packs.append(Pack(ep.name, dist, version, ep.value, entry_point=ep))
-    seen: set[str] = set()
+    _mark_clashes(packs)
     for pack in packs:
-        if pack.name in seen:
-            pack.loaded, pack.error = True, f"another pack is already registered as {pack.name!r}"
+        if pack.error:
             continue
-        seen.add(pack.name)
         doc = manifest.read(pack.value, pack.version) if lazy else None
         if doc is not None:
             _declare(pack, doc, items)
@@ -272,6 +305,23 @@ def load_catalog(group: str = GROUP, lazy: bool = True) -> Catalog:
         _register(pm, pack)
         _collect(pm, pack, items)
     return Catalog(packs, items, pm)
+
+
+def _mark_clashes(packs: list[Pack]) -> None:
+    """Mark broken every pack whose entry-point name another distribution also declares
+    (the core keeps its name), naming all of them."""
+    by_name: dict[str, list[Pack]] = {}
+    for pack in packs:
+        by_name.setdefault(pack.name, []).append(pack)
+    for name, same in by_name.items():
+        if len(same) < 2:
+            continue
+        dists = " and ".join(f"{p.dist} {p.version} ({p.value})" for p in same)
+        for pack in same:
+            if pack.name != CORE or pack.dist != "hyplib":
+                pack.loaded = True
+                pack.error = (f"the entry-point name {name!r} is declared by {dists}: "
+                              f"uninstall one of them")
 
 
 @functools.cache

@@ -57,6 +57,29 @@ class PlantedModel(TextModel):
         return Encoded({"codes": torch.from_numpy(codes)}, char_spans(lengths, codes.shape[1]))
 
 
+def install_packs(root: Path, packs: dict[str, tuple[str, str]]) -> Path:
+    """pip-install throwaway packs into ``root/site``: each ``dist: (entry-point name, module
+    code)`` becomes a distribution ``dist`` (version 0.0.1) whose module ``dist`` is its
+    ``hyplib`` entry point. Put the returned folder on ``PYTHONPATH`` to use them."""
+    import textwrap
+
+    target = root / "site"
+    sources = []
+    for dist, (entry, code) in packs.items():
+        src = root / dist
+        (src / dist).mkdir(parents=True)
+        (src / dist / "__init__.py").write_text(textwrap.dedent(code))
+        (src / "pyproject.toml").write_text(
+            f'[build-system]\nrequires = ["setuptools>=61"]\n'
+            f'build-backend = "setuptools.build_meta"\n[project]\nname = "{dist}"\n'
+            f'version = "0.0.1"\n[project.entry-points.hyplib]\n{entry} = "{dist}"\n')
+        sources.append(str(src))
+    subprocess.run([sys.executable, "-m", "pip", "install", "-q", "--no-deps",
+                    "--no-build-isolation", "--target", str(target), *sources],
+                   check=True, capture_output=True)
+    return target
+
+
 def ud_ewt_or_skip() -> Path:
     """The UD English-EWT folder named by ``$HYPLIB_UD_EWT``; skips the test when it is absent."""
     import pytest

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import functools
+import re
 from dataclasses import dataclass, field
 from typing import Any, Callable, Literal, NamedTuple, Protocol, Sequence, runtime_checkable
 
@@ -34,6 +35,7 @@ class Hypothesis:
     description: str = ""
 
     def __post_init__(self):
+        check_name(self.name)
         if self.kind not in KINDS:
             raise ValueError(f"hypothesis {self.name!r}: kind {self.kind!r} is not one of {KINDS}")
         if self.level not in LEVELS:
@@ -50,6 +52,21 @@ class Hypothesis:
 
     def __call__(self, batch: dict[str, list]) -> Sequence[Any]:
         return self.fn(batch)
+
+
+NAME = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.:=+-]{0,199}")
+
+
+def check_name(name) -> None:
+    """Raise :class:`~hyplib.errors.DefinitionError` unless ``name`` is a valid hypothesis
+    name: letters, digits and ``_ . : = + -``, not starting with a dot or dash, at most 200
+    characters (so it is safe in a file name and never a path)."""
+    from .errors import DefinitionError
+
+    if not isinstance(name, str) or not NAME.fullmatch(name):
+        raise DefinitionError(f"invalid hypothesis name {name!r}: use letters, digits and "
+                              f"'_.:=+-' (no '/', spaces or leading '.' or '-'), e.g. "
+                              f"'text.is_space'")
 
 
 class LabelColumn(NamedTuple):

@@ -2,12 +2,12 @@
 import os
 import subprocess
 import sys
-import textwrap
 
 import pytest
 
 from hyplib.errors import HyplibError
 from hyplib.plugins import load_catalog
+from hyplib.testing import install_packs
 
 PACKS = {
     "goodpack": '''
@@ -45,28 +45,8 @@ PACKS = {
 @pytest.fixture(scope="module")
 def site(tmp_path_factory):
     """Build and pip-install the three throwaway packs into one target folder."""
-    root = tmp_path_factory.mktemp("packs")
-    target = root / "site"
-    sources = []
-    for name, code in PACKS.items():
-        src = root / name
-        (src / name).mkdir(parents=True)
-        (src / name / "__init__.py").write_text(textwrap.dedent(code))
-        (src / "pyproject.toml").write_text(textwrap.dedent(f'''
-            [build-system]
-            requires = ["setuptools>=61"]
-            build-backend = "setuptools.build_meta"
-            [project]
-            name = "{name}"
-            version = "0.0.1"
-            [project.entry-points.hyplib]
-            {name.removesuffix("pack")} = "{name}"
-        '''))
-        sources.append(str(src))
-    subprocess.run([sys.executable, "-m", "pip", "install", "-q", "--no-deps",
-                    "--no-build-isolation", "--target", str(target), *sources],
-                   check=True, capture_output=True)
-    return target
+    return install_packs(tmp_path_factory.mktemp("packs"), {
+        name: (name.removesuffix("pack"), code) for name, code in PACKS.items()})
 
 
 def _hyplib(site, *args, plugins=None):

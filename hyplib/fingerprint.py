@@ -1,0 +1,106 @@
+"""Content fingerprints: what a hypothesis is (its code and where it comes from) and what a
+local data file holds, so that caches are keyed by content, never by names or timestamps."""
+from __future__ import annotations
+
+import functools
+import hashlib
+import inspect
+import os
+import sys
+import types
+from importlib.metadata import packages_distributions, version
+from pathlib import Path
+
+from .integrity import file_hash
+
+_PLAIN = (str, bytes, int, float, bool, complex, type(None))
+
+
+def hypothesis_key(hyp) -> dict:
+    """What a hypothesis' labels depend on besides the data: its name, version, kind, level
+    and classes; the distribution (and version) that provides its function; and a hash of
+    the function's definition (its code objects, constants, defaults and plain closure values,
+    and the source file of its module), so two packs' same-named hypotheses, or an edited one,
+    never share cached labels."""
+    fn = inspect.unwrap(hyp.fn)
+    module = getattr(fn, "__module__", None) or ""
+    return {"name": hyp.name, "version": hyp.version, "kind": hyp.kind, "level": hyp.level,
+            "classes": list(hyp.classes), "distribution": _distribution(module),
+            "definition": _definition(fn)}
+
+
+@functools.cache
+def _distribution(module: str) -> str:
+    top = module.partition(".")[0]
+    dists = packages_distributions().get(top, [])
+    if not dists:
+        return f"{top} (no distribution)"
+    return ", ".join(f"{d} {version(d)}" for d in sorted(set(dists)))
+
+
+def _definition(fn) -> str:
+    h = hashlib.sha256()
+    _feed(h, fn, set())
+    return h.hexdigest()[:16]
+
+
+def _feed(h, obj, seen: set) -> None:
+    """Hash the parts of ``obj`` that decide what a function computes."""
+    from .types import Hypothesis
+
+    if id(obj) in seen:
+        return
+    seen.add(id(obj))
+    if isinstance(obj, Hypothesis):  # a derived hypothesis (a control task) wraps its base
+        h.update(repr(sorted(hypothesis_key(obj).items())).encode())
+    elif isinstance(obj, functools.partial):
+        _feed(h, obj.func, seen)
+        for value in (*obj.args, *obj.keywords.values()):
+            _feed(h, value, seen)
+    elif isinstance(obj, types.MethodType):
+        _feed(h, obj.__func__, seen)
+    elif isinstance(obj, types.FunctionType):
+        _feed(h, obj.__code__, seen)
+        for value in (*(obj.__defaults__ or ()), *(obj.__kwdefaults__ or {}).values()):
+            _feed(h, value, seen)
+        for cell in obj.__closure__ or ():
+            try:
+                _feed(h, cell.cell_contents, seen)
+            except ValueError:  # an empty cell
+                pass
+        h.update(_module_source(obj.__module__).encode())
+    elif isinstance(obj, types.CodeType):
+        h.update(obj.co_code)
+        h.update(repr(obj.co_names).encode())
+        for const in obj.co_consts:
+            _feed(h, const, seen)
+    elif isinstance(obj, (tuple, list, frozenset, set)):
+        h.update(type(obj).__name__.encode())
+        for value in (sorted(obj, key=repr) if isinstance(obj, (set, frozenset)) else obj):
+            _feed(h, value, seen)
+    elif isinstance(obj, _PLAIN):
+        h.update(repr(obj).encode())
+    else:  # an object whose repr may hold an address: its type only
+        h.update(f"<{type(obj).__module__}.{type(obj).__qualname__}>".encode())
+
+
+@functools.cache
+def _module_source(module: str) -> str:
+    """The hash of the source file of ``module`` (empty when it has none, e.g. ``__main__``
+    in a notebook)."""
+    mod = sys.modules.get(module)
+    path = getattr(mod, "__file__", None)
+    if not path or not os.path.isfile(path):
+        return ""
+    return file_hash(path)
+
+
+def path_fingerprint(path: str | os.PathLike) -> str:
+    """A hash of a data file's bytes, or of every file's relative path and bytes in a folder."""
+    path = Path(path)
+    files = [path] if path.is_file() else sorted(p for p in path.rglob("*") if p.is_file())
+    h = hashlib.sha256()
+    for f in files:
+        h.update(str(f.relative_to(path) if f != path else f.name).encode() + b"\0")
+        h.update(file_hash(f).encode())
+    return h.hexdigest()[:16]
