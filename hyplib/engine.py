@@ -199,6 +199,11 @@ def inspect(
     read = 0
     stores = _stores(plan, data, levels, pool, precision) if behaviour_cache else {}
     finite = _FiniteCheck(defer=dev.type == "cuda")
+    if any(hasattr(c, "calibrate") for c in insp.values()) and \
+            not any(isinstance(m, ImageModel) for m in plan):
+        with torch.inference_mode():
+            _calibrate(data, len(order), batch_size, levels, plan, dev, makers, state, pool,
+                       precision, finite, pixel_budget)
     with torch.inference_mode(), tqdm(total=len(order), desc="inspect", unit="rec",
                                       disable=not progress) as bar, \
             _closing(stores, lambda: read == len(data)):
@@ -245,6 +250,28 @@ def _constant_labels(hyps: list[Hypothesis], labels: dict[str, Labels]) -> list[
     for note in notes:
         warnings.warn(note, HyplibWarning, stacklevel=3)
     return notes
+
+
+CALIBRATION_SEED = 20190630  # the calibration sample is the same whatever the pass's seed
+
+
+def _calibrate(data, limit, batch_size, levels, plan, dev, makers, state, pool, precision,
+               finite, pixel_budget) -> None:
+    """Offer the inspectors that set bin edges from a first sample (``calibrate``: mutual
+    information, AUC, IoU) the behaviours of records in a fixed random order, independent of
+    the pass's seed, until none wants more (their ``warmup`` symbols) or ``limit`` records
+    (the pass's own size) have been read. So the pass's seed changes only which symbols are
+    counted, never the bins: a full pass gives the same scores for every seed."""
+    order = np.random.default_rng(CALIBRATION_SEED).permutation(len(data))[:limit]
+    wanting: dict = {}
+    for ids, spans, ys, encoded in _prefetch(data, order, batch_size, levels, plan, dev):
+        for m, chosen in plan.items():
+            with model_precision(precision, dev):
+                _update_model(m, chosen, encoded[m], ids, levels, spans, ys, makers, state,
+                              pool, dev, {}, pixel_budget, finite, wanting)
+        finite.flush()
+        if not any(wanting.values()):
+            break
 
 
 def _heap_trimmer():
@@ -351,8 +378,11 @@ def _prefetch(data, order, batch_size, levels, plan, dev) -> Iterator[tuple]:
 
 
 def _update_model(m, chosen, enc, ids, levels, spans, ys, makers, state, pool, dev,
-                  stores: dict, pixel_budget: int, finite: _FiniteCheck) -> None:
-    """Feed one model's behaviours on the batch to every layer × level × inspector."""
+                  stores: dict, pixel_budget: int, finite: _FiniteCheck,
+                  calibrating: dict | None = None) -> None:
+    """Feed one model's behaviours on the batch to every layer × level × inspector (with
+    ``calibrating``, to the ``calibrate`` of those that have one; whether each wants more
+    is kept in it)."""
     behaviours = (_image_behaviours(m, chosen, enc, ids, levels, spans, dev, pixel_budget,
                                     finite)
                   if isinstance(m, ImageModel) else
@@ -365,7 +395,10 @@ def _update_model(m, chosen, enc, ids, levels, spans, ys, makers, state, pool, d
             if key not in state:
                 state[key] = makers[name](x.shape[1], [lv.columns[i] for i in cols.tolist()],
                                           dev)
-            state[key].update(x, y.index_select(1, cols))
+            if calibrating is None:
+                state[key].update(x, y.index_select(1, cols))
+            elif hasattr(state[key], "calibrate"):
+                calibrating[key] = state[key].calibrate(x)
 
 
 def _image_behaviours(m, chosen, enc, ids, levels, grids, dev, budget,

@@ -165,7 +165,8 @@ def as_label_array(values: Any, hyp: Hypothesis) -> np.ndarray:
         except KeyError as e:
             raise ValueError(f"hypothesis {hyp.name!r} returned class {e.args[0]!r}, "
                              f"not one of its classes {list(hyp.classes)}") from None
-    return np.asarray(values, dtype=np.float32).reshape(-1)
+    with np.errstate(over="ignore"):  # too large for float32: inf, refused as non-finite
+        return np.asarray(values, dtype=np.float32).reshape(-1)
 
 
 def _first(values):

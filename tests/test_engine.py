@@ -76,7 +76,7 @@ def test_result_round_trips(planted, records, tmp_path):
 def test_sample_fraction(planted, records):
     result = inspect(planted, records, [digit], sample=0.1, progress=False)
     assert result.meta["records"] == 15
-    with pytest.raises(HyplibError, match=r"sample must be a fraction in \(0, 1\], not 2"):
+    with pytest.raises(HyplibError, match=r"sample \(--sample\), a fraction, must be a number > 0 and <= 1, not 2"):
         inspect(planted, records, [digit], sample=2, progress=False)
 
 
@@ -143,7 +143,8 @@ def test_discrete_labels_are_held_as_bytes_and_read_as_floats(records, tmp_path,
     from hyplib.annotation import annotate, label_matrix
 
     monkeypatch.setenv("HYPLIB_CACHE", str(tmp_path))
-    half = hyplib.Hypothesis("test.half", lambda b: [[0.5] * len(t) for t in b["text"]])
+    half = hyplib.Hypothesis("test.half", lambda b: [[0.5] * len(t) for t in b["text"]],
+                             kind="continuous")
     labels = annotate(records, [digit, char_kind, half], progress=False)
     assert labels["test.digit"].values.dtype == labels["test.kind"].values.dtype == np.uint8
     assert labels["test.half"].values.dtype == np.float32  # not a whole number: kept as is

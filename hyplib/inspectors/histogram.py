@@ -29,9 +29,10 @@ class LabelHistogram:
 
     Edges: each unit's interior edges are the quantiles at ``levels`` (linear interpolation
     between order statistics, numpy's default) of its activations on the first ``warmup``
-    symbols of the stream, whatever the batching; the engine visits records in a seeded random
-    order, so these are a seeded sample. Until ``warmup`` symbols have been seen their rows are
-    kept (``warmup × (units + columns)`` floats on the device), and :meth:`tally` bins them
+    symbols of the stream, whatever the batching, or of the rows offered to :meth:`calibrate`
+    before the stream (the engine offers a sample of records that does not depend on the
+    pass's seed, so a full pass's edges, and counts, are the same for every seed). Until
+    ``warmup`` symbols have been seen their rows are kept (``warmup × (units + columns)`` floats on the device), and :meth:`tally` bins them
     with provisional edges from all of them. Bin ``b`` holds ``(e[b-1], e[b]]`` (``e[-1] =
     -inf``, ``e[B-1] = +inf``), so the count above any edge is exact. A label is positive
     where it exceeds 0.5. Counts are float64 (exact to 2**53); states with equal edges merge
@@ -53,8 +54,23 @@ class LabelHistogram:
                             torch.full((n_units, nb), torch.inf, device=device),
                             torch.full((n_units, nb), -torch.inf, device=device))
         self._buf: list[tuple[torch.Tensor, torch.Tensor]] = []
+        self._cal: list[torch.Tensor] = []
+
+    def calibrate(self, x: torch.Tensor) -> bool:
+        """Offer rows to set the edges from, before the first :meth:`update` (the engine
+        offers a sample of records chosen whatever the pass's seed, so that the edges do not
+        depend on the order of the pass); the first update then sets the edges from the first
+        ``warmup`` rows offered, and counts the stream whole. Whether more rows are wanted."""
+        have = sum(len(c) for c in self._cal)
+        if not self.ready and have < self.warmup:
+            self._cal.append(x.float()[:self.warmup - have])
+            have += len(self._cal[-1])
+        return not self.ready and have < self.warmup
 
     def update(self, x: torch.Tensor, y: torch.Tensor) -> None:
+        if self._cal and not self.ready:
+            self._tally.edges.copy_(_edges(torch.cat(self._cal), self.levels))
+            self.ready, self._cal = True, []
         if x.shape[0] == 0:
             return
         self.seen += x.shape[0]
@@ -115,6 +131,9 @@ class HistogramInspector:
     @classmethod
     def accepts(cls, hypothesis: Hypothesis) -> bool:
         return hypothesis.kind in ("binary", "categorical")
+
+    def calibrate(self, x: torch.Tensor) -> bool:
+        return self.hist.calibrate(x)
 
     def update(self, x: torch.Tensor, y: torch.Tensor) -> None:
         self.hist.update(x, y)
