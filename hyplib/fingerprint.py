@@ -11,6 +11,8 @@ import types
 from importlib.metadata import packages_distributions, version
 from pathlib import Path
 
+import numpy as np
+
 from .integrity import file_hash
 
 _PLAIN = (str, bytes, int, float, bool, complex, type(None))
@@ -19,9 +21,10 @@ _PLAIN = (str, bytes, int, float, bool, complex, type(None))
 def hypothesis_key(hyp) -> dict:
     """What a hypothesis' labels depend on besides the data: its name, version, kind, level
     and classes; the distribution (and version) that provides its function; and a hash of
-    the function's definition (its code objects, constants, defaults and plain closure values,
-    and the source file of its module), so two packs' same-named hypotheses, or an edited one,
-    never share cached labels."""
+    the function's definition (its code objects, constants, defaults and closure values, and
+    the source file of its module; of other objects it holds, their type and its module's
+    source), so two packs' same-named hypotheses, or an edited one, never share cached
+    labels."""
     fn = inspect.unwrap(hyp.fn)
     module = getattr(fn, "__module__", None) or ""
     return {"name": hyp.name, "version": hyp.version, "kind": hyp.kind, "level": hyp.level,
@@ -32,10 +35,15 @@ def hypothesis_key(hyp) -> dict:
 @functools.cache
 def _distribution(module: str) -> str:
     top = module.partition(".")[0]
-    dists = packages_distributions().get(top, [])
+    dists = _packages().get(top, [])
     if not dists:
         return f"{top} (no distribution)"
     return ", ".join(f"{d} {version(d)}" for d in sorted(set(dists)))
+
+
+@functools.cache
+def _packages() -> dict[str, list[str]]:
+    return packages_distributions()  # scans every installed distribution: once
 
 
 def _definition(fn) -> str:
@@ -78,10 +86,19 @@ def _feed(h, obj, seen: set) -> None:
         h.update(type(obj).__name__.encode())
         for value in (sorted(obj, key=repr) if isinstance(obj, (set, frozenset)) else obj):
             _feed(h, value, seen)
+    elif isinstance(obj, dict):
+        h.update(b"dict")
+        for key in sorted(obj, key=repr):
+            _feed(h, key, seen)
+            _feed(h, obj[key], seen)
     elif isinstance(obj, _PLAIN):
         h.update(repr(obj).encode())
-    else:  # an object whose repr may hold an address: its type only
-        h.update(f"<{type(obj).__module__}.{type(obj).__qualname__}>".encode())
+    elif isinstance(obj, np.ndarray):
+        h.update(f"{obj.dtype}{obj.shape}".encode() + np.ascontiguousarray(obj).tobytes())
+    else:  # another object (its repr may hold an address): its type and its module's source
+        cls = type(obj)
+        h.update(f"<{cls.__module__}.{cls.__qualname__}>".encode())
+        h.update(_module_source(cls.__module__).encode())
 
 
 @functools.cache

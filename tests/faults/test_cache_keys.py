@@ -121,3 +121,14 @@ def test_an_entry_point_name_declared_twice_breaks_both_naming_both(tmp_path):
     for line in text:
         assert "BROKEN: the entry-point name 'text' is declared by" in line
         assert "hyplib-text" in line and "textclash 0.0.1" in line
+
+
+def test_closed_over_tables_and_arrays_are_part_of_the_definition():
+    def make(table, weights):
+        return hyplib.hypothesis("fault.table")(
+            lambda text: [table.get(c, 0) * weights[0] > 0 for c in text])
+
+    key = hypothesis_key(make({"a": 1}, np.ones(2)))["definition"]
+    assert key == hypothesis_key(make({"a": 1}, np.ones(2)))["definition"]
+    assert key != hypothesis_key(make({"a": 1, "b": 1}, np.ones(2)))["definition"]
+    assert key != hypothesis_key(make({"a": 1}, -np.ones(2)))["definition"]

@@ -8,8 +8,8 @@ from hyplib.extract import layer_names
 def test_tiny_recipe_is_deterministic_and_cached(tmp_path, monkeypatch):
     monkeypatch.setenv("HYPLIB_CACHE", str(tmp_path))
     a = load(TINY, progress=False)
-    files = list((tmp_path / "models").iterdir())
-    assert [f.name for f in files] == [a.checkpoint.name]
+    files = sorted((tmp_path / "models").iterdir())
+    assert [f.name for f in files] == [a.checkpoint.name, a.checkpoint.name + ".sum"]
     mtime = files[0].stat().st_mtime_ns
     b = load(TINY, progress=False)
     assert b.checkpoint.stat().st_mtime_ns == mtime  # loaded, not retrained
