@@ -141,3 +141,41 @@ def test_out_is_checked_before_the_run(tmp_path, capsys):
     assert cli.main(base + [str(tmp_path / "results.txt")]) == 2
     assert "use a .parquet or .csv name" in capsys.readouterr().err
     assert list(tmp_path.iterdir()) == [blocker]  # the check left nothing behind
+
+
+FILL = '''
+import datasets, numpy as np
+from hyplib.engine import inspect
+from hyplib.errors import CacheWriteError
+from hyplib.testing import PlantedModel
+import hyplib
+digit = hyplib.hypothesis("fault.digit")(lambda text: [c.isdigit() for c in text])
+rng = np.random.default_rng(0)
+data = datasets.Dataset.from_dict({"text": ["".join(rng.choice(list("ab1 "), 500))
+                                            for _ in range(40)]})
+try:
+    inspect(PlantedModel(), data, [digit], behaviour_cache=True, progress=False)
+except CacheWriteError as exc:
+    print("clear error:", exc)
+'''
+
+
+@pytest.fixture
+def small_disk(tmp_path):
+    """A real 256 KiB file system (a tmpfs: needs root, else the test is skipped)."""
+    disk = tmp_path / "disk"
+    disk.mkdir()
+    if subprocess.run(["mount", "-t", "tmpfs", "-o", "size=256k", "tmpfs", str(disk)],
+                      capture_output=True).returncode:
+        pytest.skip("cannot mount a small tmpfs here (needs root)")
+    yield disk
+    subprocess.run(["umount", str(disk)], check=True)
+
+
+def test_a_really_full_disk_is_a_clear_error_not_a_sigbus(small_disk):
+    """20,000 symbols × 12 units of float32 (960 KB) do not fit in 256 KiB."""
+    env = {**os.environ, "HYPLIB_CACHE": str(small_disk), "OMP_NUM_THREADS": "1"}
+    out = subprocess.run([sys.executable, "-c", FILL], env=env, capture_output=True, text=True)
+    assert out.returncode == 0, out.stderr[-2000:]  # no SIGBUS (-7)
+    assert "clear error: could not write" in out.stdout and "No space left on device" in out.stdout
+    assert _files(small_disk / "behaviours") == []  # nothing left behind
