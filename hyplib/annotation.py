@@ -143,9 +143,10 @@ def annotate(data: datasets.Dataset, hypotheses: list[Hypothesis], batch_size: i
     missing = [h for h in hypotheses if not verified(paths[h.name], keys[h.name])]
     if missing:
         with contextlib.ExitStack() as stack:
-            writers = {h.name: stack.enter_context(ArrowWriter(
-                features=FEATURES, path=str(stack.enter_context(atomic_path(paths[h.name])))))
-                for h in missing}
+            tmps = {h.name: stack.enter_context(atomic_path(paths[h.name])) for h in missing}
+            writers = {h.name: stack.enter_context(ArrowWriter(features=FEATURES,
+                                                               path=str(tmps[h.name])))
+                       for h in missing}
             with tqdm(total=len(data), desc=f"annotate {len(missing)} hypotheses", unit="rec",
                       disable=not progress) as bar:
                 for lo in range(0, len(data), batch_size):
@@ -154,10 +155,9 @@ def annotate(data: datasets.Dataset, hypotheses: list[Hypothesis], batch_size: i
                     for h in missing:
                         writers[h.name].write_batch(_label_batch(batch, indices, h))
                     bar.update(len(indices))
-            for writer in writers.values():
-                writer.finalize()
-        for h in missing:
-            seal(paths[h.name], keys[h.name])
+            for h in missing:
+                writers[h.name].finalize()
+                seal(paths[h.name], keys[h.name], tmps[h.name])
     return {h.name: _read(h, paths[h.name]) for h in hypotheses}
 
 

@@ -115,11 +115,13 @@ class BehaviourStore:
             return
         self._writer.flush()
         self._writer = None
-        if complete:
-            os.replace(self._tmp, self.path)
-            seal(self.path, self.schema)
-        else:
-            os.unlink(self._tmp)
+        try:
+            if complete:
+                seal(self.path, self.schema, self._tmp)
+                os.replace(self._tmp, self.path)
+        finally:
+            if os.path.exists(self._tmp):
+                os.unlink(self._tmp)
 
 
 def _preallocate(f, size: int) -> None:

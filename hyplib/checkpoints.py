@@ -28,5 +28,5 @@ def checkpoint(name: str, recipe, train: Callable[[], dict]) -> tuple[dict, Path
     torch.save(saved, buffer)
     with atomic_path(path) as tmp:
         tmp.write_bytes(buffer.getbuffer())
-    seal(path, schema)
+        seal(path, schema, tmp)
     return saved, path

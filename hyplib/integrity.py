@@ -37,12 +37,13 @@ def sidecar(path: str | os.PathLike) -> Path:
     return Path(f"{path}.sum")
 
 
-def seal(path: str | os.PathLike, schema: dict) -> None:
-    """Write ``path``'s sidecar: its size, SHA-256 and ``schema`` (call once it is in place)."""
+def seal(path: str | os.PathLike, schema: dict, written: str | os.PathLike) -> None:
+    """Write ``path``'s sidecar for the file ``written`` (its temporary copy, about to be moved
+    into place: sealing first, a reader never finds the new file without its sidecar): its
+    size, SHA-256 and ``schema``."""
     from .cache import atomic_path
 
-    path = Path(path)
-    doc = {"bytes": path.stat().st_size, "sha256": file_hash(path), "schema": schema}
+    doc = {"bytes": os.path.getsize(written), "sha256": file_hash(written), "schema": schema}
     with atomic_path(sidecar(path)) as tmp:
         tmp.write_text(json.dumps(doc, sort_keys=True, default=str))
 
@@ -84,9 +85,11 @@ def quarantine(path: str | os.PathLike, why: str) -> Path:
     aside = path.with_name(f"{path.name}.bad-{time.strftime('%Y%m%dT%H%M%S')}-{os.getpid()}")
     warnings.warn(f"cache file {path} is damaged: {why}; moved aside to {aside.name} and "
                   f"recomputed", HyplibWarning, stacklevel=3)
-    os.replace(path, aside)
-    if sidecar(path).exists():
-        os.replace(sidecar(path), sidecar(aside))
+    for src, dst in ((path, aside), (sidecar(path), sidecar(aside))):
+        try:
+            os.replace(src, dst)
+        except FileNotFoundError:  # another process moved it first
+            pass
     return aside
 
 

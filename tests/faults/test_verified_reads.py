@@ -1,4 +1,5 @@
 """Cache files are checked when read: a damaged one is named, moved aside and recomputed."""
+import json
 import shutil
 
 import numpy as np
@@ -89,7 +90,7 @@ def test_cached_behaviours_go_through_the_finiteness_check(filled, records):
     values[5, 3] = np.nan
     values.flush()
     del values
-    seal(path, __import__("json").loads(path.with_name(path.name + ".sum").read_text())["schema"])
+    seal(path, json.loads(path.with_name(path.name + ".sum").read_text())["schema"], path)
     with pytest.raises(BehaviourError, match=r"unit planted:features\[3\] is nan"):
         inspect(planted, records, [digit], behaviour_cache=True, progress=False)
 
