@@ -199,14 +199,14 @@ def inspect(
     read = 0
     stores = _stores(plan, data, levels, pool, precision) if behaviour_cache else {}
     finite = _FiniteCheck(defer=dev.type == "cuda")
-    if any(hasattr(c, "calibrate") for c in insp.values()) and \
-            not any(isinstance(m, ImageModel) for m in plan):
-        with torch.inference_mode():
-            _calibrate(data, len(order), batch_size, levels, plan, dev, makers, state, pool,
-                       precision, finite, pixel_budget)
+    calibrate = any(hasattr(c, "calibrate") for c in insp.values()) and \
+        not any(isinstance(m, ImageModel) for m in plan)
     with torch.inference_mode(), tqdm(total=len(order), desc="inspect", unit="rec",
                                       disable=not progress) as bar, \
             _closing(stores, lambda: read == len(data)):
+        if calibrate:
+            _calibrate(data, len(order), batch_size, levels, plan, dev, makers, state, pool,
+                       precision, stores, finite, pixel_budget)
         for ids, spans, ys, encoded in _prefetch(data, order, batch_size, levels, plan, dev):
             for m, chosen in plan.items():
                 with model_precision(precision, dev):
@@ -256,19 +256,21 @@ CALIBRATION_SEED = 20190630  # the calibration sample is the same whatever the p
 
 
 def _calibrate(data, limit, batch_size, levels, plan, dev, makers, state, pool, precision,
-               finite, pixel_budget) -> None:
+               stores, finite, pixel_budget) -> None:
     """Offer the inspectors that set bin edges from a first sample (``calibrate``: mutual
     information, AUC, IoU) the behaviours of records in a fixed random order, independent of
     the pass's seed, until none wants more (their ``warmup`` symbols) or ``limit`` records
     (the pass's own size) have been read. So the pass's seed changes only which symbols are
-    counted, never the bins: a full pass gives the same scores for every seed."""
+    counted, never the bins: a full pass gives the same scores for every seed. Behaviours come
+    from the behaviour cache when it holds them (rows written now are written again, the
+    same, by the pass)."""
     order = np.random.default_rng(CALIBRATION_SEED).permutation(len(data))[:limit]
     wanting: dict = {}
     for ids, spans, ys, encoded in _prefetch(data, order, batch_size, levels, plan, dev):
         for m, chosen in plan.items():
             with model_precision(precision, dev):
                 _update_model(m, chosen, encoded[m], ids, levels, spans, ys, makers, state,
-                              pool, dev, {}, pixel_budget, finite, wanting)
+                              pool, dev, stores, pixel_budget, finite, wanting)
         finite.flush()
         if not any(wanting.values()):
             break

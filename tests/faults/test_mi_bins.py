@@ -26,3 +26,17 @@ def test_sampled_passes_differ_only_within_their_intervals(records):
     assert (np.abs(a.score - b.score) <= half).all()
     top = a.loc[a.groupby("hypothesis").score.idxmax(), "unit"].tolist()
     assert top == b.loc[b.groupby("hypothesis").score.idxmax(), "unit"].tolist() == [3, 7]
+
+
+def test_a_cached_rerun_with_mi_skips_the_model(records, cache):
+    planted = PlantedModel()
+    first = inspect(planted, records, [digit], ["mutual_info"], behaviour_cache=True,
+                    progress=False)
+
+    def broken(*_a, **_k):
+        raise AssertionError("the model ran although its behaviours are cached")
+
+    planted.module.forward = broken
+    again = inspect(planted, records, [digit], ["mutual_info"], behaviour_cache=True,
+                    progress=False)
+    np.testing.assert_allclose(again.table.score, first.table.score, atol=1e-12)
