@@ -14,7 +14,8 @@ __version__ = "0.2.0"
 # name -> the private module that defines it
 _EXPORTS = {
     "HyplibError": "errors", "AnnotationError": "errors", "BehaviourError": "errors",
-    "LayerError": "errors", "UnknownNameError": "errors",
+    "LayerError": "errors", "UnknownNameError": "errors", "CacheWriteError": "errors",
+    "DefinitionError": "errors", "HyplibWarning": "errors",
     "hookimpl": "hookspecs",
     "Hypothesis": "types", "Inspector": "types", "LabelColumn": "types", "Scores": "types",
     "hypothesis": "types", "unit_name": "types", "as_label_array": "types",
