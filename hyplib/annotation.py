@@ -170,7 +170,8 @@ def label_key(data: datasets.Dataset, h: Hypothesis) -> dict:
 def label_path(data: datasets.Dataset, h: Hypothesis) -> Path:
     """Where the labels of ``h`` on ``data`` are cached (keyed by :func:`label_key`)."""
     stem = re.sub(r"[^A-Za-z0-9_.=+-]", "_", h.name).lstrip(".")[:80]  # the digest tells apart
-    return cache_dir("annotations", data._fingerprint) / f"{stem}-{digest(label_key(data, h))}.arrow"
+    root = cache_dir("annotations", data._fingerprint)
+    return root / f"{stem}-{digest(label_key(data, h))}.arrow"
 
 
 def _read(hyp: Hypothesis, path: Path) -> Labels:

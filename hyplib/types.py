@@ -54,18 +54,18 @@ class Hypothesis:
         return self.fn(batch)
 
 
-NAME = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.:=+-]{0,199}")
+NAME = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.:=+\-\[\](),]{0,199}")
 
 
 def check_name(name) -> None:
     """Raise :class:`~hyplib.errors.DefinitionError` unless ``name`` is a valid hypothesis
-    name: letters, digits and ``_ . : = + -``, not starting with a dot or dash, at most 200
-    characters (so it is safe in a file name and never a path)."""
+    name: letters, digits and ``_ . : = + - [ ] ( ) ,``, not starting with a dot or dash, at
+    most 200 characters (so it is never a path)."""
     from .errors import DefinitionError
 
     if not isinstance(name, str) or not NAME.fullmatch(name):
         raise DefinitionError(f"invalid hypothesis name {name!r}: use letters, digits and "
-                              f"'_.:=+-' (no '/', spaces or leading '.' or '-'), e.g. "
+                              f"'_.:=+-[](),' (no '/', spaces or leading '.' or '-'), e.g. "
                               f"'text.is_space'")
 
 
