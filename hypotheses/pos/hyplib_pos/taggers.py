@@ -13,6 +13,7 @@ import random
 from hyplib_zoo.spacy_models import load_spacy
 
 from hyplib import atomic_path, cache_dir, hypothesis
+from hyplib.integrity import seal, verified
 
 from .gold import UPOS
 
@@ -50,7 +51,8 @@ def nltk_tagger():
     path = conllu_path("train")
     key = hashlib.sha256(path.read_bytes()).hexdigest()[:16]
     stored = cache_dir("models") / f"nltk-perceptron-upos-{key}.json"
-    if not stored.exists():
+    schema = {"model": "nltk-perceptron-upos", "corpus": key}
+    if not verified(stored, schema):  # missing, or damaged (then moved aside, with a warning)
         train = read_conllu(path)
         tagger = PerceptronTagger(load=False)
         state = random.getstate()
@@ -61,6 +63,7 @@ def nltk_tagger():
             random.setstate(state)
         with atomic_path(stored) as tmp:
             tmp.write_text(json.dumps(tagger.encode_json_obj()))
+            seal(stored, schema, tmp)
     return PerceptronTagger.decode_json_obj(json.loads(stored.read_text()))
 
 
