@@ -32,6 +32,7 @@ _EXPORTS = {
     "ablate": "intervene",
     "record": "extract",
     "atomic_path": "cache", "cache_dir": "cache", "digest": "cache",
+    "seal": "integrity", "verified": "integrity",
 }
 
 __all__ = ["__version__", *_EXPORTS, "query"]

@@ -12,8 +12,7 @@ import random
 
 from hyplib_zoo.spacy_models import load_spacy
 
-from hyplib import atomic_path, cache_dir, hypothesis
-from hyplib.integrity import seal, verified
+from hyplib import atomic_path, cache_dir, hypothesis, seal, verified
 
 from .gold import UPOS
 
