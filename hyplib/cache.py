@@ -13,12 +13,16 @@ from .errors import CacheWriteError
 from .integrity import is_write_failure, part_prefix, sweep_parts, write_error
 
 
+def cache_root() -> Path:
+    """``$HYPLIB_CACHE``, else ``$XDG_CACHE_HOME/hyplib``, else ``~/.cache/hyplib``."""
+    return Path(os.environ.get("HYPLIB_CACHE") or Path(
+        os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "hyplib")
+
+
 def cache_dir(*parts: str) -> Path:
-    """``$HYPLIB_CACHE``, else ``$XDG_CACHE_HOME/hyplib``, else ``~/.cache/hyplib``; created,
-    and cleared of the ``.part`` files that killed runs left (:func:`~hyplib.integrity.sweep_parts`)."""
-    root = os.environ.get("HYPLIB_CACHE") or Path(
-        os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "hyplib"
-    path = Path(root, *parts)
+    """:func:`cache_root` / ``parts``; created, and cleared of the ``.part`` files that killed
+    runs left (:func:`~hyplib.integrity.sweep_parts`)."""
+    path = cache_root().joinpath(*parts)
     try:
         path.mkdir(parents=True, exist_ok=True)
     except OSError as exc:

@@ -81,7 +81,9 @@ def registry_entry(name: str) -> dict:
     return {
         "name": name, "kind": "hypotheses", "summary": f"hyplib hypotheses: {name}.",
         "version": "0.1.0", "distribution": f"hyplib-{name}",
-        "requirement": f"hyplib-{name}==0.1.0",
+        "requirement": f"hyplib-{name}>=0.1,<0.2",
+        "files": [{"filename": f"hyplib_{name}-0.1.0-py3-none-any.whl",
+                   "sha256": "the published wheel's: sha256sum dist/*.whl"}],
         "entry_point": f"{name} = hyplib_{name}", "hyplib": ">=0.2,<0.3",
         "license": {"code": "MIT", "data": None}, "homepage": None,
         "maintainers": ["your name <you@example.org>"],

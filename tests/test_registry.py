@@ -15,6 +15,7 @@ from hyplib import registry as R
 from hyplib.cli import main
 from hyplib.errors import HyplibError
 from hyplib.plugins import catalog
+from hyplib.registry.index import files_of
 
 ROOT = Path(__file__).resolve().parents[1]
 REGISTRY = ROOT / "registry.json"
@@ -23,6 +24,7 @@ REGISTRY = ROOT / "registry.json"
 def _entry(name, hypotheses=(), **fields):
     return {"name": name, "kind": "hypotheses", "summary": f"the {name} pack", "version": "0.0.1",
             "distribution": name, "requirement": f"{name}==0.0.1",
+            "files": [{"filename": f"{name}-0.0.1-py3-none-any.whl", "sha256": "ab" * 32}],
             "entry_point": f"{name} = {name}",
             "hyplib": ">=0.1", "license": {"code": "MIT", "data": None}, "homepage": None,
             "maintainers": ["someone"], "artefacts": [], "status": {"verified": "2025-01-01"},
@@ -52,11 +54,12 @@ def _pip_target(source, site):
 def test_repository_registry_validates_and_matches_the_packs():
     registry = R.load(REGISTRY)
     assert R.clashes(registry.packs) == []
-    by_path = {e["requirement"]: e for e in registry.packs}
+    by_dist = {e["distribution"]: e for e in registry.packs}
     report = R.verify(registry, catalog())
     for rel, project in R.repo_packs(ROOT):
-        assert rel in by_path, f"no entry for {rel}: pip install -e {rel}; hyplib registry update"
-        entry = by_path[rel]
+        assert project["name"] in by_dist, (f"no entry for {rel}: pip install -e {rel}; "
+                                            "hyplib registry update")
+        entry = by_dist[project["name"]]
         assert (entry["distribution"], entry["version"]) == (project["name"], project["version"])
         assert entry["name"] not in report.not_installed, f"pip install -e {rel}"
         assert report.problems[entry["name"]] == [], "run `hyplib registry update`"
@@ -190,38 +193,14 @@ def test_update_regenerates_provides_of_the_repository_packs(tmp_path):
 
 
 @pytest.fixture(scope="module")
-def wheel(tmp_path_factory):
+def wheel(tmp_path_factory, pack_wheel):
     """A wheel of a throwaway pack `regdemo` providing one hypothesis."""
-    root = tmp_path_factory.mktemp("regdemo")
-    (root / "src" / "regdemo").mkdir(parents=True)
-    (root / "src" / "regdemo" / "__init__.py").write_text(textwrap.dedent('''
-        import hyplib
-
-        @hyplib.hypothesis("regdemo.x")
-        def x(text):
-            return [c == "x" for c in text]
-
-        @hyplib.hookimpl
-        def hyplib_hypotheses():
-            return [x]
-    '''))
-    (root / "src" / "pyproject.toml").write_text(textwrap.dedent('''
-        [build-system]
-        requires = ["setuptools>=61"]
-        build-backend = "setuptools.build_meta"
-        [project]
-        name = "regdemo"
-        version = "0.0.1"
-        [project.entry-points.hyplib]
-        regdemo = "regdemo"
-    '''))
-    subprocess.run([sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", "--no-build-isolation",
-                    "-w", str(root / "dist"), str(root / "src")], check=True, capture_output=True)
-    return next((root / "dist").glob("*.whl"))
+    return pack_wheel(tmp_path_factory.mktemp("regdemo"), "regdemo")
 
 
 def _wheel_registry(tmp_path, wheel, sha256):
     entry = _entry("regdemo", ["regdemo.x"], requirement=wheel.as_uri(), sha256=sha256)
+    del entry["files"]
     return R.load(_write(tmp_path / "registry.json", entry))
 
 
@@ -252,6 +231,12 @@ def test_new_pack_pip_installs_and_is_listed(tmp_path, capsys, monkeypatch):
     run = _cli("list", "hypotheses", site=site, HYPLIB_PLUGINS="vowels")
     assert run.returncode == 0 and "vowels.is_vowel" in run.stdout and "[vowels]" in run.stdout
     entry = json.loads((pack / "registry-entry.json").read_text())
+    with pytest.raises(R.RegistryError, match=r"files\[0\]\.sha256: \"the published wheel's"):
+        R.load(_write(tmp_path / "registry.json", entry))
+    subprocess.run([sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", "--no-build-isolation",
+                    "-w", str(tmp_path / "dist"), str(pack)], check=True, capture_output=True)
+    entry["files"] = files_of(tmp_path / "dist", "hyplib-vowels", "0.1.0")
+    assert [f["filename"] for f in entry["files"]] == ["hyplib_vowels-0.1.0-py3-none-any.whl"]
     snippet = _write(tmp_path / "registry.json", entry)
     monkeypatch.syspath_prepend(str(site))
     monkeypatch.setenv("HYPLIB_PLUGINS", "vowels")

@@ -1,10 +1,12 @@
 """The pack registry: ``registry.json``, the static index of known packs.
 
-Each entry says what a pack provides, how to install it, and its licence and status; the format
-is ``registry.schema.json`` beside this module. The registry file is ``--registry FILE``, else
-``$HYPLIB_REGISTRY``, else ``registry.json`` beside this module: in a source checkout a link to
-the repository's ``registry.json``, in an installed hyplib the copy shipped with it. Listing,
-searching and showing entries read only the JSON: no pack is imported.
+Each entry says what a pack provides, how to install it (a PEP 508 requirement and the sha256 of
+each published file), and its licence and status; the format is ``registry.schema.json`` beside
+this module. The registry file is ``--registry FILE``, else ``$HYPLIB_REGISTRY``, else the one
+``hyplib registry update --url URL`` stored in the user's hyplib cache, else ``registry.json``
+beside this module: in a source checkout a link to the repository's ``registry.json``, in an
+installed hyplib the copy shipped with it. Listing, searching and showing entries read only the
+JSON: no pack is imported.
 """
 from __future__ import annotations
 
@@ -14,7 +16,6 @@ import os
 import re
 import subprocess
 import sys
-import tempfile
 import tomllib
 from dataclasses import dataclass, field
 from importlib import metadata
@@ -24,17 +25,19 @@ from ..errors import HyplibError
 from ..manifest import dumps
 from ..plugins import CORE, GROUP, HOOKS, SINGULAR, close_matches
 from ..plugins import ENV_VAR as PLUGINS_VAR
+from .install import Index, normal, pip_install, source, uninstall
 
 ENV_VAR = "HYPLIB_REGISTRY"
 SCHEMA = Path(__file__).with_name("registry.schema.json")
 DEFAULT = Path(__file__).with_name("registry.json")
 # Where `update` finds the packs of a source checkout, relative to the registry file.
 REPO_PACKS = ("hypotheses/*/pyproject.toml", "zoo/pyproject.toml")
-FIELDS = ("name", "kind", "summary", "version", "distribution", "requirement", "sha256",
+FIELDS = ("name", "kind", "summary", "version", "distribution", "requirement", "sha256", "files",
           "entry_point", "hyplib", "license", "homepage", "maintainers", "provides", "artefacts",
           "status")
 # Fields `update` keeps as a maintainer wrote them; the others come from the pack itself.
 KEPT = ("summary", "license", "homepage", "maintainers", "artefacts")
+MAX_BYTES = 64 << 20  # the largest registry `update --url` reads
 
 
 class RegistryError(HyplibError):
@@ -79,9 +82,19 @@ class Registry:
         return found
 
 
-def locate(path: str | os.PathLike | None = None, must_exist: bool = True) -> Path:
-    """The registry file: ``path``, else ``$HYPLIB_REGISTRY``, else the one beside this module."""
-    found = Path(path or os.environ.get(ENV_VAR) or DEFAULT)
+def cached() -> Path:
+    """Where ``update --url`` stores the registry it fetched: the user's hyplib cache."""
+    from ..cache import cache_root
+
+    return cache_root() / "registry" / "registry.json"
+
+
+def locate(path: str | os.PathLike | None = None, must_exist: bool = True,
+           fetched: bool = True) -> Path:
+    """The registry file: ``path``, else ``$HYPLIB_REGISTRY``, else (if ``fetched``) the one
+    ``update --url`` stored, else the one beside this module."""
+    found = Path(path or os.environ.get(ENV_VAR)
+                 or (cached() if fetched and cached().exists() else DEFAULT))
     if must_exist and not found.exists():
         raise HyplibError(f"no registry file at {found}; give --registry FILE or set {ENV_VAR}")
     return found
@@ -122,22 +135,29 @@ def validate(doc) -> list[str]:
     import jsonschema
 
     cls = jsonschema.Draft202012Validator
-    validator = cls(json.loads(SCHEMA.read_text()), format_checker=cls.FORMAT_CHECKER)
-    problems = [_explain(e) for e in validator.iter_errors(doc)]
+    schema = json.loads(SCHEMA.read_text())
+    validator = cls(schema, format_checker=cls.FORMAT_CHECKER)
+    problems = [_explain(e, schema["$defs"]) for e in validator.iter_errors(doc)]
     return problems or _check_values(doc["packs"])
 
 
-def _explain(error) -> str:
-    """The most specific reason of a schema error (inside ``anyOf``/``oneOf``), with its path."""
+def _explain(error, defs: dict) -> str:
+    """The most specific reason of a schema error (inside ``anyOf``/``oneOf``), with its path;
+    for a choice between described forms, the forms it is none of."""
     from jsonschema.exceptions import best_match
 
+    forms = [defs.get(s.get("$ref", "").rsplit("/", 1)[-1], {}).get("description") for s in
+             (error.validator_value if error.validator == "anyOf" else [])]
+    if forms and all(forms):
+        return f"{error.json_path}: {error.instance!r} is none of: {'; '.join(forms)}"
     while error.context:
         error = best_match(error.context)
     return f"{error.json_path}: {error.message}"
 
 
 def _check_values(packs: list[dict]) -> list[str]:
-    """What the schema cannot say: PEP 440/508 syntax, duplicate names, hashes of URLs only."""
+    """What the schema cannot say: PEP 440/508 syntax, duplicate names, that a requirement names
+    the entry's own distribution and version, hashes only where a requirement is pinned."""
     from packaging.requirements import InvalidRequirement, Requirement
     from packaging.specifiers import InvalidSpecifier, SpecifierSet
     from packaging.version import InvalidVersion, Version
@@ -149,20 +169,59 @@ def _check_values(packs: list[dict]) -> list[str]:
             problems.append(f"{at}.name: {entry['name']!r} is also $.packs[{first[entry['name']]}]")
         checks = [("version", Version, InvalidVersion, "PEP 440 version"),
                   ("hyplib", SpecifierSet, InvalidSpecifier, "PEP 440 specifier")]
-        if _source(entry["requirement"]) == "pypi":
+        if source(entry["requirement"]) == "pypi":
             checks.append(("requirement", Requirement, InvalidRequirement, "PEP 508 requirement"))
         for key, parse, invalid, what in checks:
             try:
                 parse(entry[key])
             except invalid:
                 problems.append(f"{at}.{key}: {entry[key]!r} is not a valid {what}")
-        if "sha256" in entry and _source(entry["requirement"]) != "url":
-            problems.append(f"{at}.sha256: only a wheel/sdist URL requirement can carry a sha256")
+        problems += [f"{at}.{p}" for p in _pins(entry)]
         for kind, items in entry["provides"].items():
             names = [_name(item) for item in items]
             problems += [f"{at}.provides.{kind}[{j}].name: {n!r} is listed twice"
                          for j, n in enumerate(names) if n in names[:j]]
     return problems
+
+
+def _pins(entry: dict) -> list[str]:
+    """How ``entry``'s requirement, sha256 and files fail to pin its own distribution."""
+    from packaging.requirements import InvalidRequirement, Requirement
+    from packaging.version import InvalidVersion, Version
+
+    from .index import parse
+
+    kind, dist = source(entry["requirement"]), normal(entry["distribution"])
+    out = []
+    if "sha256" in entry and kind != "url":
+        out.append("sha256: only a wheel/sdist URL requirement can carry a sha256")
+    if "files" in entry and kind != "pypi":
+        out.append("files: only a PEP 508 requirement can carry files")
+    if kind == "pypi":
+        try:
+            req, version = Requirement(entry["requirement"]), Version(entry["version"])
+        except (InvalidRequirement, InvalidVersion):  # reported by the PEP 440/508 checks
+            return out
+        if normal(req.name) != dist:
+            out.append(f"requirement: {req.name!r} is not the entry's distribution "
+                       f"{entry['distribution']!r}")
+        elif not req.specifier.contains(version, prereleases=True):
+            out.append(f"requirement: {entry['requirement']!r} excludes the entry's version "
+                       f"{entry['version']}")
+        for j, f in enumerate(entry.get("files", [])):
+            try:
+                name, got = parse(f["filename"])
+            except HyplibError as exc:
+                out.append(f"files[{j}].filename: {exc}")
+                continue
+            if (name, Version(got)) != (dist, version):
+                out.append(f"files[{j}].filename: {f['filename']!r} is not "
+                           f"{entry['distribution']} {entry['version']}")
+    if kind == "url" and " @ " in entry["requirement"]:
+        if normal(entry["requirement"].split(" @ ")[0]) != dist:
+            out.append(f"requirement: {entry['requirement']!r} does not name the entry's "
+                       f"distribution {entry['distribution']!r}")
+    return out
 
 
 def clashes(packs: list[dict]) -> list[str]:
@@ -186,13 +245,6 @@ def provided_names(entry: dict) -> list[str]:
 
 def kinds(entry: dict) -> list[str]:
     return [entry["kind"]] if isinstance(entry["kind"], str) else entry["kind"]
-
-
-def _source(requirement: str) -> str:
-    """``"url"``, ``"path"`` (in the repository) or ``"pypi"`` (a PEP 508 requirement)."""
-    if "://" in requirement:
-        return "url"
-    return "path" if "/" in requirement or requirement.startswith(".") else "pypi"
 
 
 def _entry_point(entry: dict) -> tuple[str, str]:
@@ -248,7 +300,7 @@ def differences(entry: dict, seen: dict) -> list[str] | None:
         return [f"entry point {entry['entry_point']!r} does not exist: {entry['distribution']} "
                 f"{seen['version']} declares hyplib entry points: {declared}"]
     out = []
-    if _normal(pack["dist"]) != _normal(entry["distribution"]):
+    if normal(pack["dist"]) != normal(entry["distribution"]):
         out.append(f"entry point {ep_name!r} comes from {pack['dist']}, "
                    f"not {entry['distribution']}")
     if pack["value"] != value:
@@ -258,10 +310,6 @@ def differences(entry: dict, seen: dict) -> list[str] | None:
     if pack["error"]:
         return out + [f"broken: {pack['error']}"]
     return out + _diff(entry["provides"], pack["provides"])
-
-
-def _normal(dist: str) -> str:
-    return re.sub(r"[-_.]+", "-", dist).lower()
 
 
 def _diff(static: dict, real: dict) -> list[str]:
@@ -324,12 +372,11 @@ print(json.dumps(observe(json.loads(sys.argv[1]), load_catalog())))
 
 
 def install(registry: Registry, name: str, target: str | os.PathLike | None = None,
-            deps: bool = True) -> list[str]:
-    """pip-install the pack ``name`` as its entry pins it, then check it loads in a fresh process.
-
-    A ``sha256`` in the entry puts pip in hash-checking mode (``--require-hashes``): on a
-    mismatch nothing is installed. Returns the differences from the entry's ``provides``.
-    """
+            deps: bool = True, index: Index = Index(), require_hashes: bool = False,
+            lock: str | os.PathLike | None = None) -> list[str]:
+    """pip-install the pack ``name`` as its entry pins it (:mod:`.install`: every artefact
+    hash-checked, nothing installed on a mismatch), then check it loads in a fresh process.
+    Returns the differences from the entry's ``provides``."""
     from packaging.specifiers import SpecifierSet
 
     from .. import __version__
@@ -338,19 +385,7 @@ def install(registry: Registry, name: str, target: str | os.PathLike | None = No
     if not SpecifierSet(entry["hyplib"]).contains(__version__, prereleases=True):
         raise HyplibError(f"pack {name!r} needs hyplib {entry['hyplib']}; "
                           f"this is hyplib {__version__}")
-    spec = entry["requirement"]
-    if _source(spec) == "path":
-        spec = str(registry.root / spec)
-        if not Path(spec).is_dir():
-            raise HyplibError(f"pack {name!r} installs from {entry['requirement']} in the hyplib "
-                              f"repository, not found at {spec}; use a source checkout")
-    pip = [sys.executable, "-m", "pip"]
-    where = ["--target", str(target)] if target else []
-    with tempfile.TemporaryDirectory(prefix="hyplib-install-") as tmp:
-        if "sha256" in entry:
-            spec = _download_checked(pip, entry, Path(tmp))
-        _pip(pip + ["install", "-q", "--no-input", *where, *([] if deps else ["--no-deps"]), spec],
-             f"pip could not install {name!r}")
+    pip_install(registry, entry, index, target, deps, require_hashes, lock)
     env = dict(os.environ, **{PLUGINS_VAR: _entry_point(entry)[0]})
     if target:
         env["PYTHONPATH"] = os.pathsep.join(p for p in (str(target), env.get("PYTHONPATH")) if p)
@@ -366,30 +401,6 @@ def install(registry: Registry, name: str, target: str | os.PathLike | None = No
     return found
 
 
-def _download_checked(pip: list[str], entry: dict, tmp: Path) -> str:
-    """Fetch the entry's wheel/sdist with pip in hash-checking mode; the verified local file."""
-    url = entry["requirement"]
-    line = url if " @ " in url else f"{entry['distribution']} @ {url}"
-    (tmp / "requirements.txt").write_text(f"{line} --hash=sha256:{entry['sha256']}\n")
-    out = subprocess.run(pip + ["download", "-q", "--no-input", "--no-deps", "--require-hashes",
-                                "-r", str(tmp / "requirements.txt"), "-d", str(tmp / "dl")],
-                         capture_output=True, text=True)
-    if "DO NOT MATCH THE HASHES" in out.stderr:
-        detail = "\n".join(s.strip() for s in out.stderr.splitlines()
-                           if s.strip().startswith(("Expected", "Got")))
-        raise HyplibError(f"refusing to install {entry['name']!r}: {url} does not match the "
-                          f"registry's sha256; nothing was installed\n{detail}")
-    if out.returncode:
-        raise HyplibError(f"pip could not download {url}:\n{out.stderr[-2000:]}")
-    return str(next((tmp / "dl").iterdir()))
-
-
-def _pip(command: list[str], failure: str) -> None:
-    out = subprocess.run(command, capture_output=True, text=True)
-    if out.returncode:
-        raise HyplibError(f"{failure}:\n{out.stderr[-2000:]}")
-
-
 # ---- update (maintainers) ---------------------------------------------------------------------
 
 def repo_packs(root: Path) -> list[tuple[str, dict]]:
@@ -403,15 +414,17 @@ def repo_packs(root: Path) -> list[tuple[str, dict]]:
 
 
 def update(path: str | os.PathLike | None = None, catalog=None,
-           today: datetime.date | None = None) -> list[str]:
+           today: datetime.date | None = None, dists: str | os.PathLike | None = None) -> list[str]:
     """Regenerate the entries of this repository's packs from the installed packs.
 
     ``provides``, ``kind``, ``version``, the entry point and ``status`` come from the packs;
-    the fields in :data:`KEPT` stay as written. Writes the file atomically; returns notes.
+    the requirement and ``files`` from the wheels and sdists in ``dists``
+    (``scripts/build-dists``), or the entry's own while its version is unchanged; the fields in
+    :data:`KEPT` stay as written. Writes the file atomically; returns notes.
     """
     from ..cache import atomic_path
 
-    path = locate(path, must_exist=False).resolve()
+    path = locate(path, must_exist=False, fetched=False).resolve()
     packs = load(path).packs if path.exists() else []
     sources = repo_packs(path.parent)
     if not sources:
@@ -433,7 +446,11 @@ def update(path: str | os.PathLike | None = None, catalog=None,
                              "entry not updated")
                 continue
             old = packs[by_ep[ep_name]] if ep_name in by_ep else None
-            new = _entry(rel, project, ep_name, value, old)
+            new = _entry(rel, project, ep_name, value, old, dists)
+            if "files" not in new:
+                notes.append(f"{ep_name}: no wheel or sdist of {project['name']} "
+                             f"{project['version']}{f' in {dists}' if dists else ''}: it installs "
+                             f"from {rel} (scripts/build-dists DIR; update --dists DIR)")
             if pack.error:
                 new["status"] = {"failing": pack.error, "checked": today}
                 notes.append(f"{ep_name}: broken: {pack.error}")
@@ -458,6 +475,60 @@ def update(path: str | os.PathLike | None = None, catalog=None,
     return notes
 
 
+def fetch(url: str, sha256: str | None = None) -> tuple[Path, list[str]]:
+    """Download a registry from ``url`` (https or file), check it (and its ``sha256`` if given)
+    and store it in the user's cache (:func:`cached`), where it takes precedence over the one
+    shipped with hyplib. Returns where it was stored and what changed."""
+    import hashlib
+    import urllib.request
+
+    from ..cache import atomic_path
+
+    if not re.match(r"(https|file)://", url):
+        raise HyplibError(f"registry URL {url!r}: give an https:// or file:// URL")
+    try:
+        with urllib.request.urlopen(url, timeout=60) as response:
+            data = response.read(MAX_BYTES + 1)
+    except (OSError, ValueError) as exc:
+        raise HyplibError(f"could not fetch the registry {url}: {exc}") from None
+    if len(data) > MAX_BYTES:
+        raise HyplibError(f"{url} is over {MAX_BYTES >> 20} MiB: not a registry")
+    if sha256 and hashlib.sha256(data).hexdigest() != sha256.lower():
+        raise HyplibError(f"{url} has sha256 {hashlib.sha256(data).hexdigest()}, not {sha256}; "
+                          "nothing stored")
+    try:
+        doc = json.loads(data)
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise RegistryError(url, [f"$: not JSON: {exc}"]) from None
+    problems = validate(doc)
+    problems += [f"$.packs[{i}].requirement: {e['requirement']!r} is a folder of the registry's "
+                 "tree, which a downloaded registry does not have"
+                 for i, e in enumerate(doc["packs"]) if source(e["requirement"]) == "path"
+                 ] if not problems else []
+    if problems:
+        raise RegistryError(url, problems)
+    try:
+        before = {e["name"]: e for e in load().packs}
+    except HyplibError:
+        before = {}
+    target = cached()
+    with atomic_path(target) as tmp:
+        tmp.write_bytes(data)
+    notes = [_change(before.get(e["name"]), e) for e in doc["packs"] if before.get(e["name"]) != e]
+    notes += [f"{name}: no longer in the registry" for name in before
+              if name not in {e["name"] for e in doc["packs"]}]
+    return target, notes
+
+
+def _change(old: dict | None, new: dict) -> str:
+    if old is None:
+        return f"{new['name']}: new, {new['version']}"
+    if old["version"] != new["version"]:
+        return f"{new['name']}: {old['version']} -> {new['version']}"
+    fields = [k for k in FIELDS if old.get(k) != new.get(k)]
+    return f"{new['name']}: {new['version']}, changed {', '.join(fields)}"
+
+
 def write_manifests(catalog, root: Path) -> list[str]:
     """Write ``manifest.json`` into the import package of the core and of each pack of the
     source checkout at ``root`` (:mod:`hyplib.manifest`), from the loaded packs."""
@@ -479,11 +550,16 @@ def write_manifests(catalog, root: Path) -> list[str]:
     return notes
 
 
-def _entry(rel: str, project: dict, ep_name: str, value: str, old: dict | None) -> dict:
-    """The entry of a repository pack from its ``pyproject.toml``, keeping ``old``'s KEPT fields."""
+def _entry(rel: str, project: dict, ep_name: str, value: str, old: dict | None,
+           dists: str | os.PathLike | None) -> dict:
+    """The entry of a repository pack from its ``pyproject.toml``, keeping ``old``'s KEPT fields;
+    a requirement on its compatible releases with the ``files`` built in ``dists``, else
+    ``old``'s of the same version, else its folder in the repository."""
     from packaging.requirements import Requirement
+    from packaging.version import Version
 
     from .. import __version__
+    from .index import files_of
 
     core = [str(r.specifier) for r in map(Requirement, project.get("dependencies", []))
             if r.name == "hyplib"]
@@ -492,10 +568,17 @@ def _entry(rel: str, project: dict, ep_name: str, value: str, old: dict | None) 
     urls = project.get("urls", {})
     people = [p.get("name") or p["email"]
               for p in project.get("maintainers", project.get("authors", []))]
+    version = Version(project["version"])
+    files = files_of(Path(dists), project["name"], project["version"]) if dists else []
+    if not files and old and old["version"] == project["version"]:
+        files = old.get("files", [])
+    series = f">={version.major}.{version.minor},<{version.major}.{version.minor + 1}"
     entry = {
         "name": ep_name, "kind": "hypotheses",
         "summary": project.get("description") or ep_name, "version": project["version"],
-        "distribution": project["name"], "requirement": rel,
+        "distribution": project["name"],
+        "requirement": f"{project['name']}{series}" if files else rel if "/" in rel else f"./{rel}",
+        **({"files": files} if files else {}),
         "entry_point": f"{ep_name} = {value}", "hyplib": (core or [f">={__version__}"])[0],
         "license": {"code": licence or "UNKNOWN", "data": None},
         "homepage": urls.get("Homepage") or urls.get("Repository"),
@@ -565,6 +648,7 @@ def _cmd_show(args) -> int:
             ("homepage", entry["homepage"] or "-"),
             ("maintainers", ", ".join(entry["maintainers"])),
             ("status", _status(entry))]
+    rows += [("file", f"{f['filename']} (sha256 {f['sha256']})") for f in entry.get("files", [])]
     rows += [("artefact", f"{a['url']} ({a['size']} bytes, sha256 {a['sha256']})")
              for a in entry["artefacts"]]
     for key, text in rows:
@@ -586,10 +670,24 @@ def _cmd_show(args) -> int:
 
 def _cmd_install(args) -> int:
     registry = load(args.registry)
-    found = install(registry, args.name, args.target, deps=not args.no_deps)
-    print(f"installed {args.name!r}; its entry point loads")
+    index = Index(args.index_url, tuple(args.extra_index_url), tuple(args.find_links))
+    found = install(registry, args.name, args.target, not args.no_deps, index,
+                    args.require_hashes or bool(args.lock), args.lock)
+    entry = registry.get(args.name)
+    how = ("from the registry's tree" if source(entry["requirement"]) == "path"
+           else "its sha256 checked")
+    print(f"installed {args.name!r} ({entry['distribution']} {entry['version']}, {how}); "
+          "its entry point loads")
     for difference in found:
         print(f"  warning: {difference}")
+    return 0
+
+
+def _cmd_uninstall(args) -> int:
+    registry = load(args.registry)
+    version = uninstall(registry, args.name)
+    print(f"uninstalled {args.name!r} ({registry.get(args.name)['distribution']} {version}); "
+          "its dependencies stay installed")
     return 0
 
 
@@ -621,9 +719,14 @@ def _cmd_validate(args) -> int:
 
 
 def _cmd_update(args) -> int:
-    for note in update(args.registry):
+    if args.url:
+        path, notes = fetch(args.url, args.sha256)
+        print("\n".join(notes or ["no pack changed"]))
+        print(f"stored {path}; it takes precedence over the registry shipped with hyplib")
+        return 0
+    for note in update(args.registry, dists=args.dists):
         print(note)
-    print(f"wrote {locate(args.registry).resolve()}")
+    print(f"wrote {locate(args.registry, fetched=False).resolve()}")
     return 0
 
 
@@ -646,16 +749,35 @@ def add_parser(subparsers) -> None:
     p.add_argument("name")
     p.add_argument("--json", action="store_true", help="the raw JSON entry")
     p.set_defaults(func=_cmd_show)
-    p = sub.add_parser("install", parents=[common], help="pip-install a pack as its entry pins it")
+    p = sub.add_parser("install", parents=[common], help="pip-install a pack as its entry pins "
+                       "it, checking the sha256 of each of its files")
     p.add_argument("name")
+    p.add_argument("--index-url", metavar="URL", help="the package index (default: pip's, PyPI)")
+    p.add_argument("--extra-index-url", metavar="URL", action="append", default=[],
+                   help="another index")
+    p.add_argument("--find-links", "-f", metavar="DIR", action="append", default=[],
+                   help="a folder (or URL) of wheels and sdists to look in too")
+    p.add_argument("--require-hashes", action="store_true", help="hash-check every dependency "
+                   "too: they must be pinned with hashes in --lock FILE (or already installed)")
+    p.add_argument("--lock", metavar="FILE", help="a pip requirements file pinning dependencies "
+                   "with --hash (implies --require-hashes)")
     p.add_argument("--target", metavar="DIR", help="install into DIR (pip --target)")
     p.add_argument("--no-deps", action="store_true", help="do not install its dependencies")
     p.set_defaults(func=_cmd_install)
+    p = sub.add_parser("uninstall", parents=[common], help="pip-uninstall a pack's distribution")
+    p.add_argument("name")
+    p.set_defaults(func=_cmd_uninstall)
     sub.add_parser("verify", parents=[common], help="compare the installed packs with their "
                    "entries").set_defaults(func=_cmd_verify)
     p = sub.add_parser("validate", parents=[common], help="check a registry file against the "
                        "schema, and for name clashes")
     p.add_argument("file", nargs="?")
     p.set_defaults(func=_cmd_validate)
-    sub.add_parser("update", parents=[common], help="maintainers: regenerate this repository's "
-                   "entries from the installed packs").set_defaults(func=_cmd_update)
+    p = sub.add_parser("update", parents=[common], help="fetch a newer registry (--url), or, for "
+                       "maintainers, regenerate this repository's entries from the installed packs")
+    p.add_argument("--url", help="https:// or file:// URL of a registry.json: checked, then "
+                   "stored in the hyplib cache, where it takes precedence over hyplib's own")
+    p.add_argument("--sha256", help="with --url: the file's expected sha256")
+    p.add_argument("--dists", metavar="DIR", help="maintainers: the wheels and sdists built by "
+                   "scripts/build-dists, whose sha256 the entries record")
+    p.set_defaults(func=_cmd_update)
