@@ -161,7 +161,7 @@ def pip_install(registry, entry: dict, index: Index = Index(), target=None, deps
                 require_hashes: bool = False, lock: str | os.PathLike | None = None) -> None:
     """Install ``entry``'s verified artefact (and the registry packs it needs) with pip."""
     pip = [sys.executable, "-m", "pip", "install", "-q", "--no-input", *index.args()]
-    pip += ["--target", str(target)] if target else []
+    pip += [f"--target={Path(target).resolve()}"] if target else []
     pip += [] if deps else ["--no-deps"]
     with tempfile.TemporaryDirectory(prefix="hyplib-install-") as tmp:
         if source(entry["requirement"]) == "path":
