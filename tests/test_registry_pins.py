@@ -3,12 +3,15 @@ is hash-checked against an index, `update --url`, `uninstall`."""
 import json
 
 import pytest
+from hypothesis import event, example, given, settings
+from hypothesis import strategies as st
+from packaging.requirements import Requirement
 
 from hyplib import registry as R
 from hyplib.cli import main
 from hyplib.errors import HyplibError
 from hyplib.registry.index import files_of, sha256, write
-from hyplib.registry.install import Index
+from hyplib.registry.install import Index, pinned_line, source
 
 SHA = "ab" * 32
 OMIT = object()
@@ -237,3 +240,48 @@ def test_update_url_refuses_plain_http_and_a_wrong_sha256(tmp_path, monkeypatch)
         R.fetch(good.as_uri(), SHA)
     assert not R.cached().exists()
     assert R.fetch(good.as_uri(), sha256(good))[0] == R.cached()
+
+
+# ---- property: whatever validates pins the entry's own distribution -------------------------
+
+PREFIXES = ["demo", "demo>=", "Demo_", "other", "hypotheses/", "./", "/", "../", "-", "--index-url=",
+            "https://example.org/", "http://example.org/", "file:///", "demo @ https://x/",
+            "other @ file:///", "demo; "]
+
+
+TAILS = ["", ">=0.1,<0.2", "==0.1.0", "~=0.1", ">=0.2", "demo", "demo/x", "../x", "x.whl",
+         "demo-0.1.0-py3-none-any.whl", " --hash=sha256:0", "[extra]"]
+
+
+@settings(max_examples=600, deadline=None)
+@example("demo", ">=0.1,<0.2", True, False)
+@example("hypotheses/", "demo", False, False)
+@example("demo @ https://x/", "demo-0.1.0-py3-none-any.whl", False, True)
+@given(st.sampled_from(PREFIXES),
+       st.one_of(st.sampled_from(TAILS), st.text("demo0.1-_/@:;=<>!~, \\#%*+\n", max_size=24)),
+       st.booleans(), st.booleans())
+def test_whatever_validates_reaches_pip_only_as_the_entrys_own_distribution(prefix, rest, files,
+                                                                            pinned):
+    requirement = prefix + rest
+    entry = _entry(requirement=requirement, sha256=SHA if pinned else OMIT)
+    if not files:
+        entry.pop("files")
+    if R.validate({"schema_version": 1, "packs": [entry]}):
+        event("rejected")
+        return
+    event(f"accepted {source(requirement)}")
+    assert not requirement.startswith("-") and not any(c.isspace() and c != " "
+                                                       for c in requirement)
+    kind = source(requirement)
+    if kind == "path":
+        parts = requirement.split("/")
+        assert not requirement.startswith("/") and ".." not in parts and "." not in parts[1:]
+        assert "files" not in entry and "sha256" not in entry
+        return
+    line = pinned_line(entry)
+    assert line.split()[0] in ("demo==0.1.0", "demo") and " --hash=sha256:" + SHA in line
+    if kind == "pypi":
+        req = Requirement(requirement)
+        assert req.name == "demo" and req.url is None and req.marker is None and not req.extras
+    else:
+        assert requirement.split(" @ ")[-1].startswith(("https://", "file://")) and pinned
