@@ -18,7 +18,10 @@ from pathlib import Path
 
 import pytest
 
+from packaging.requirements import Requirement
+
 from hyplib import registry as R
+from hyplib.registry.install import requires
 from hyplib.plugins import catalog
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -49,7 +52,6 @@ class Transcript:
 def _cpu_torch(versions: str, path: Path) -> str:
     """A constraints file pinning the newest CPU-only torch that hyplib allows, if pip lists one
     (``pip index versions torch``); "" otherwise."""
-    from packaging.requirements import Requirement
     from packaging.version import Version
 
     allowed = next(Requirement(r) for r in metadata.requires("hyplib") if r.startswith("torch"))
@@ -79,6 +81,9 @@ def test_fresh_venv_search_install_inspect_uninstall(tmp_path):
         (ROOT / "hypotheses").iterdir()) if (p / "pyproject.toml").exists())]
     assert built == sorted([f"{n}-0.2.0-py3-none-any.whl" for n in names]
                            + [f"{n}-0.2.0.tar.gz" for n in names])
+    for artefact in dists.glob("hyplib_*"):  # each pack: a compatible range of hyplib
+        core = [r for r in map(Requirement, requires(artefact)) if r.name == "hyplib"]
+        assert [r.specifier.contains(v) for r in core for v in ("0.2.0", "0.3.0")] == [True, False]
     for part in ("hypotheses", "zoo"):
         (tmp_path / part).symlink_to(ROOT / part)
     shutil.copy(ROOT / "registry.json", tmp_path / "registry.json")
