@@ -173,7 +173,7 @@ def test_verify_reports_what_differs_from_the_entry():
 
 
 def test_update_regenerates_provides_of_the_repository_packs(tmp_path):
-    for part in ("hypotheses", "inspectors"):
+    for part in ("hypotheses", "zoo"):
         (tmp_path / part).symlink_to(ROOT / part)
     stale = json.loads(REGISTRY.read_text())
     text = next(e for e in stale["packs"] if e["name"] == "text")
