@@ -74,6 +74,13 @@ URL = "https://example.org/demo-0.1.0-py3-none-any.whl"
     ({"version": "--pre"}, "$.packs[0].version"),
     ({"sha256": SHA}, "$.packs[0].sha256: only a wheel/sdist URL requirement can carry a sha256"),
     ({"requirement": "hypotheses/demo"}, "$.packs[0].files: only a PEP 508 requirement can carry"),
+    ({"requirement": URL + "\n", "files": OMIT, "sha256": SHA},
+     "$.packs[0].requirement: 'https://example.org/demo-0.1.0-py3-none-any.whl\\n' holds a "
+     "control character"),
+    ({"version": "0.1.0\n"}, "$.packs[0].version: '0.1.0\\n' holds a control character"),
+    ({"distribution": "demo\n"}, "$.packs[0].distribution: 'demo\\n' holds a control"),
+    ({"files": [{"filename": "demo-0.1.0.tar.gz", "sha256": SHA + "\n"}]},
+     "$.packs[0].files[0].sha256"),
 ])
 def test_validate_rejects_what_could_run_a_strangers_code(tmp_path, fields, problem, capsys):
     problems = _problems(**fields)
@@ -244,9 +251,9 @@ def test_update_url_refuses_plain_http_and_a_wrong_sha256(tmp_path, monkeypatch)
 
 # ---- property: whatever validates pins the entry's own distribution -------------------------
 
-PREFIXES = ["demo", "demo>=", "Demo_", "other", "hypotheses/", "./", "/", "../", "-", "--index-url=",
-            "https://example.org/", "http://example.org/", "file:///", "demo @ https://x/",
-            "other @ file:///", "demo; "]
+PREFIXES = ["demo", "demo>=", "Demo_", "other", "hypotheses/", "./", "/", "../", "-",
+            "--index-url=", "https://example.org/", "http://example.org/", "file:///",
+            "demo @ https://x/", "other @ file:///", "demo; "]
 
 
 TAILS = ["", ">=0.1,<0.2", "==0.1.0", "~=0.1", ">=0.2", "demo", "demo/x", "../x", "x.whl",

@@ -38,6 +38,8 @@ FIELDS = ("name", "kind", "summary", "version", "distribution", "requirement", "
 # Fields `update` keeps as a maintainer wrote them; the others come from the pack itself.
 KEPT = ("summary", "license", "homepage", "maintainers", "artefacts")
 MAX_BYTES = 64 << 20  # the largest registry `update --url` reads
+# The fields whose values reach pip's command line or requirements files.
+PIP_FIELDS = ("requirement", "distribution", "version", "sha256")
 
 
 class RegistryError(HyplibError):
@@ -192,7 +194,13 @@ def _pins(entry: dict) -> list[str]:
     from .index import parse
 
     kind, dist = source(entry["requirement"]), normal(entry["distribution"])
-    out = []
+    fields = [(k, entry[k]) for k in PIP_FIELDS if k in entry]
+    fields += [(f"files[{j}].{k}", f[k]) for j, f in enumerate(entry.get("files", [])) for k in f]
+    out = [f"{key}: {value!r} holds a control character (a line break would start another line "
+           "of pip's requirements)" for key, value in fields
+           if re.search(r"[\x00-\x1f\x7f]", value)]
+    if out:
+        return out
     if "sha256" in entry and kind != "url":
         out.append("sha256: only a wheel/sdist URL requirement can carry a sha256")
     if "files" in entry and kind != "pypi":
