@@ -82,6 +82,7 @@ def _inspect(args) -> int:
                      max_records=args.max_records, sample=args.sample, tolerance=args.tolerance,
                      top_k=args.top_k, pool=args.pool, precision=args.precision,
                      behaviour_cache=args.behaviour_cache, progress=not args.quiet)
+    result.meta["sources"] = {"models": [args.model], "data": args.data}
     if args.out:
         print(f"wrote {result.save(args.out)}", file=sys.stderr)
     m = result.meta
@@ -184,8 +185,10 @@ def parser() -> argparse.ArgumentParser:
 
     from . import registry, scaffold
     from .query import cli as query_cli
+    from .report import cli as report_cli
 
     registry.add_parser(sub)
+    report_cli.add_parser(sub)
     scaffold.add_parser(sub)
     query_cli.add_parser(sub)
     return p

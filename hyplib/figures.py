@@ -1,23 +1,36 @@
-"""Figures people would rather look at: score heat maps and text coloured by a unit."""
+"""Figures people would rather look at: score heat maps and text coloured by a unit.
+
+Built with matplotlib's object-oriented API (a :class:`~matplotlib.figure.Figure` on an Agg
+canvas), never through pyplot: importing hyplib leaves the user's backend (a notebook's inline
+one) as it was, and no figure lingers in pyplot's registry.
+"""
 from __future__ import annotations
 
 import html
 from pathlib import Path
 
 import matplotlib
+import numpy as np
+import pandas as pd
+from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.figure import Figure
+from matplotlib.patches import Rectangle
 
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-import pandas as pd  # noqa: E402
+from .cache import atomic_path
 
-from .cache import atomic_path  # noqa: E402
+
+def figure(nrows: int = 1, ncols: int = 1, figsize=None, **kwargs) -> tuple[Figure, object]:
+    """A new figure and its axes, as ``pyplot.subplots`` gives them but without pyplot: a
+    Figure on its own Agg canvas."""
+    fig = Figure(figsize=figsize)
+    FigureCanvasAgg(fig)
+    return fig, fig.subplots(nrows, ncols, **kwargs)
 
 
 def heatmap(frame: pd.DataFrame, path: str | Path, title: str = "", vmax: float = 1.0,
             cmap: str = "viridis") -> Path:
     """A PNG heat map of a (rows × columns) table of scores, each cell labelled."""
-    fig, ax = plt.subplots(figsize=(1.2 + 1.1 * frame.shape[1], 1.0 + 0.45 * frame.shape[0]))
+    fig, ax = figure(figsize=(1.2 + 1.1 * frame.shape[1], 1.0 + 0.45 * frame.shape[0]))
     im = ax.imshow(frame.to_numpy(dtype=float), cmap=cmap, vmin=0, vmax=vmax, aspect="auto")
     ax.set_xticks(range(frame.shape[1]), frame.columns, rotation=30, ha="right")
     ax.set_yticks(range(frame.shape[0]), frame.index)
@@ -33,7 +46,7 @@ def heatmap(frame: pd.DataFrame, path: str | Path, title: str = "", vmax: float 
 def _colours(values: np.ndarray) -> np.ndarray:
     """RGBA per value on a diverging map centred on zero."""
     scale = float(np.abs(values).max()) or 1.0
-    return plt.get_cmap("coolwarm")((values / scale + 1) / 2)
+    return matplotlib.colormaps["coolwarm"]((values / scale + 1) / 2)
 
 
 def coloured_text(text: str, values: np.ndarray, path: str | Path, title: str = "",
@@ -51,13 +64,13 @@ def coloured_text(text: str, values: np.ndarray, path: str | Path, title: str = 
         tmp.write_text(page, encoding="utf-8")
 
     lines = _wrap(text, width)
-    fig, ax = plt.subplots(figsize=(width * 0.085 + 0.4, 0.19 * len(lines) + 0.6))
+    fig, ax = figure(figsize=(width * 0.085 + 0.4, 0.19 * len(lines) + 0.6))
     ax.set_xlim(0, width)
     ax.set_ylim(len(lines), -1)
     ax.axis("off")
     for row, (start, line) in enumerate(lines):
         for col, c in enumerate(line):
-            ax.add_patch(plt.Rectangle((col, row - 0.5), 1, 1, color=rgba[start + col], lw=0))
+            ax.add_patch(Rectangle((col, row - 0.5), 1, 1, color=rgba[start + col], lw=0))
             if c.strip():
                 ax.text(col + 0.5, row, c, ha="center", va="center", family="monospace",
                         fontsize=7)
@@ -77,17 +90,11 @@ def _wrap(text: str, width: int) -> list[tuple[int, str]]:
     return out
 
 
-def figure(**kwargs):
-    """A new figure and its axes (``matplotlib.pyplot.subplots``' arguments)."""
-    return plt.subplots(**kwargs)
-
-
 def save_png(fig, path: str | Path) -> Path:
-    """Write a matplotlib figure to ``path`` as PNG (temp file + rename) and close it."""
+    """Write a matplotlib figure to ``path`` as PNG (temp file + rename)."""
     path = Path(path)
     with atomic_path(path) as tmp:
         fig.savefig(tmp, dpi=110, format="png")
-    plt.close(fig)
     return path
 
 
@@ -95,7 +102,7 @@ def grouped_bars(frame: pd.DataFrame, path: str | Path, title: str = "", ylabel:
     """A PNG bar chart of a (groups × series) table of counts: one cluster of bars per row."""
     groups, series = frame.index.astype(str), frame.columns.astype(str)
     width = 0.8 / max(1, len(series))
-    fig, ax = plt.subplots(figsize=(max(4.5, 1.5 + 0.3 * len(groups) * len(series)), 3.6))
+    fig, ax = figure(figsize=(max(4.5, 1.5 + 0.3 * len(groups) * len(series)), 3.6))
     for j, name in enumerate(series):
         bars = ax.bar(np.arange(len(groups)) + (j - (len(series) - 1) / 2) * width,
                       frame.iloc[:, j].to_numpy(dtype=float), width, label=name)
@@ -113,7 +120,7 @@ def mask_overlays(images: list[np.ndarray], masks: list[np.ndarray], path: str |
     """A PNG grid of images (h, w, 3 uint8), each dimmed outside its boolean mask (any size:
     resized to the image) with the mask's outline drawn."""
     rows = max(1, -(-len(images) // columns))
-    fig, axes = plt.subplots(rows, columns, figsize=(2.1 * columns, 2.2 * rows + 0.3),
+    fig, axes = figure(rows, columns, figsize=(2.1 * columns, 2.2 * rows + 0.3),
                              squeeze=False)
     for ax in axes.flat:
         ax.axis("off")

@@ -58,6 +58,20 @@ class Result:
         return (best.sort_values(KEY + ["_key"], ascending=[True] * len(KEY) + [False])
                 .drop(columns="_key").reset_index(drop=True))
 
+    def _repr_html_(self) -> str:
+        from .report.notebook import html_table
+        return html_table(self)
+
+    def plot(self, inspector: str | None = None, metric: str | None = None, units: int = 20):
+        """A units × hypotheses heat map of the strongest units, as a matplotlib Figure."""
+        from .report.notebook import plot
+        return plot(self, inspector, metric, units)
+
+    def report(self, out: str | Path, models=None, data=None, **options) -> Path:
+        """Write the browsable HTML report to folder ``out``: see :func:`hyplib.report.write`."""
+        from .report import write
+        return write(self, out, models=models, data=data, **options)
+
     def save(self, path: str | Path) -> Path:
         """Write the table to ``.parquet`` or ``.csv`` (and the metadata beside it), atomically."""
         path = Path(path)

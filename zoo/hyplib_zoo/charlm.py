@@ -119,7 +119,9 @@ def encode_ids(text: str) -> np.ndarray:
 
 
 class CharLM(TextModel):
-    """The trained model with its character tokenizer."""
+    """The trained model with its character tokenizer; ``vocab`` names the head's outputs."""
+
+    vocab = ("<pad>", "<unk>", *ALPHABET)
 
     def encode(self, texts: list[str]) -> Encoded:
         lengths = np.array([len(t) for t in texts])

@@ -28,7 +28,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import datasets
-import matplotlib.pyplot as plt  # noqa: E402  (after hyplib.figures chose the Agg backend)
 import numpy as np
 import pandas as pd
 import torch
@@ -36,7 +35,8 @@ from hyplib_zoo.wordlm import WordLM, WordLMConfig, WordLSTM, train
 from nltk import Tree
 
 from hyplib import ablate, behaviours, digest, pick_device, query, unit_name
-from hyplib.study import Claim, Context, Outcome, Study, checkpoint, heatmap, one_thread, save_png
+from hyplib.study import (Claim, Context, Outcome, Study, checkpoint, figure, heatmap, one_thread,
+                          save_png)
 
 from .agreement import AGREEMENT, OTHER_FORM, corpus, dependency
 
@@ -259,7 +259,7 @@ def _best(r: pd.Series) -> pd.DataFrame:
 
 
 def _bars(accuracy: pd.DataFrame, spread: pd.Series, path: Path) -> Path:
-    fig, ax = plt.subplots(figsize=(7, 3.6))
+    fig, ax = figure(figsize=(7, 3.6))
     width = 0.8 / accuracy.shape[1]
     for j, column in enumerate(accuracy.columns):
         err = spread.reindex(accuracy.index).to_numpy() if "random" in column else None
@@ -276,7 +276,7 @@ def _bars(accuracy: pd.DataFrame, spread: pd.Series, path: Path) -> Path:
 
 
 def _scatter(abs_r: pd.Series, single: pd.DataFrame, top, path: Path) -> Path:
-    fig, ax = plt.subplots(figsize=(5.5, 3.8))
+    fig, ax = figure(figsize=(5.5, 3.8))
     ax.scatter(abs_r, single.loc[abs_r.index, "max"], s=14, alpha=0.7)
     for j, (layer, unit) in enumerate(top):  # labels stacked: top units often overlap
         ax.annotate(f"{layer}[{unit}]", (abs_r[(layer, unit)], single.loc[(layer, unit), "max"]),
@@ -296,7 +296,7 @@ def _traces(model: WordLM, data, deps: pd.DataFrame, top, path: Path, dev) -> Pa
              for p in (False, True)]
     picks = [int(p[np.argmax(deps.loc[p, "verb"] - deps.loc[p, "subject"])]) for p in picks
              if len(p)]
-    fig, axes = plt.subplots(len(picks), 1, figsize=(8, 2.4 * len(picks)), squeeze=False)
+    fig, axes = figure(len(picks), 1, figsize=(8, 2.4 * len(picks)), squeeze=False)
     for ax, i in zip(axes[:, 0], picks):
         words = data[i]["words"]
         seen = behaviours(model, [data[i]["text"]], sorted({layer for layer, _ in top}), dev)

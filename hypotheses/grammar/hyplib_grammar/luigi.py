@@ -21,13 +21,12 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import datasets
-import matplotlib.pyplot as plt  # noqa: E402  (after hyplib.figures chose the Agg backend)
 import numpy as np
 import torch
 from torch import nn
 
 from hyplib import Encoded, TextModel, atomic_path, behaviours, char_spans, inspect
-from hyplib.study import Claim, Context, Outcome, Study, checkpoint, heatmap, one_thread
+from hyplib.study import Claim, Context, Outcome, Study, checkpoint, figure, heatmap, one_thread
 
 from .boolean import STATES, analyse, expressions
 
@@ -187,7 +186,7 @@ def _activations(models: list[BoolModel], text: str, ctx: Context) -> Path:
     """The 4 units of each model over ``text``, each character labelled with its state."""
     states = [STATES[i] for i in analyse([text])[0][0]]
     size = (1.5 + 0.6 * len(text), 0.6 + 1.4 * len(models))
-    fig, axes = plt.subplots(len(models), 1, figsize=size, sharex=True, squeeze=False)
+    fig, axes = figure(len(models), 1, figsize=size, sharex=True, squeeze=False)
     for ax, model in zip(axes[:, 0], models):
         h = behaviours(model, [text], ["lstm"], ctx.device)["lstm"][0].T
         im = ax.imshow(h, cmap="coolwarm", vmin=-1, vmax=1, aspect="auto")
@@ -198,7 +197,6 @@ def _activations(models: list[BoolModel], text: str, ctx: Context) -> Path:
     path = ctx.out / "activations.png"
     with atomic_path(path) as tmp:
         fig.savefig(tmp, dpi=110, format="png", bbox_inches="tight")
-    plt.close(fig)
     return path
 
 

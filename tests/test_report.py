@@ -1,0 +1,114 @@
+"""The report site, notebook display and the direct logit effect, on the planted model."""
+import re
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+import torch
+from matplotlib.figure import Figure
+
+from hyplib.engine import behaviours, inspect
+from hyplib.errors import HyplibError
+from hyplib.models.charlm import CharLM, CharLMConfig, CharLSTM
+from hyplib.report import write
+from hyplib.report.behaviour import sample
+from hyplib.report.logits import direct_effect, feeds_head, output_head
+from hyplib.results import Result
+from hyplib.testing import DIGIT_UNIT, UPPER_UNIT
+
+from .conftest import char_kind, digit, upper
+
+
+@pytest.fixture
+def result(planted, records):
+    return inspect(planted, records, [digit, upper, char_kind], progress=False)
+
+
+def test_result_shows_as_html_and_plots_a_figure(result):
+    page = result._repr_html_()
+    assert page.startswith("<div class='hyplib-result'>") and "<table" in page
+    assert f"planted:features[{DIGIT_UNIT}]" in page and "150 of 150 records" in page
+    fig = result.plot()
+    assert isinstance(fig, Figure)
+    ax = fig.axes[0]
+    rows = [t.get_text() for t in ax.get_yticklabels()]
+    assert set(rows[:2]) == {f"planted:features[{DIGIT_UNIT}]", f"planted:features[{UPPER_UNIT}]"}
+    assert {t.get_text() for t in ax.get_xticklabels()} == {
+        "test.digit", "test.upper", "test.kind=digit", "test.kind=upper", "test.kind=other"}
+
+
+def test_importing_hyplib_keeps_the_matplotlib_backend():
+    code = ("import matplotlib; matplotlib.use('svg'); import hyplib, hyplib.figures; "
+            "from hyplib.plugins import catalog; cat = catalog(); "
+            "[cat.get('studies', n) for n, _, _ in cat.entries('studies')]; "
+            "import matplotlib.pyplot as plt; print(matplotlib.get_backend(), len(plt.get_fignums()))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.split() == ["svg", "0"]
+
+
+def test_report_pages_and_their_numbers(result, planted, records, tmp_path):
+    index = write(result, tmp_path, models=planted, data=records, hypotheses=[digit, upper,
+                                                                              char_kind],
+                  records=40, progress=False)
+    page = index.read_text()
+    assert "http://" not in page and "https://" not in page and "<script src" not in page
+    unit = f"planted:features[{DIGIT_UNIT}]"
+    assert f'href="unit/planted_features_{DIGIT_UNIT}.html"' in page
+    # the heat map's cell for (digit unit, test.digit) shows the score and its interval
+    row = result.table.query("unit == @DIGIT_UNIT and hypothesis == 'test.digit'").iloc[0]
+    assert f"{row['score']:.2f}<small>[{row['ci_low']:.2f}, {row['ci_high']:.2f}]" in page
+    assert (tmp_path / "hyp" / "test.digit.html").exists()
+    unit_page = (tmp_path / "unit" / f"planted_features_{DIGIT_UNIT}.html").read_text()
+    assert unit in unit_page and "Top-activating records" in unit_page
+    # medians in the distribution are those of the unit's activations by label on the sample
+    s = sample(planted, records, {"features": [DIGIT_UNIT]}, 40, seed=0)
+    x, y, _ = s.symbols("features", DIGIT_UNIT, digit)
+    medians = re.findall(r"quartiles ([-0-9.]+), ([-0-9.]+), ([-0-9.]+)", unit_page)
+    assert [float(m[1]) for m in medians] == pytest.approx(
+        [np.median(x[y == 0]), np.median(x[y == 1])], abs=1e-3)
+    # the first record shown is the sampled record with the highest activation
+    rows = [int(r) for r in re.findall(r"record (\d+), peak", unit_page)]
+    peaks = [a.max() for a in s.unit("features", DIGIT_UNIT)]
+    assert rows[0] == s.rows[int(np.argmax(peaks))]
+    # digits are marked (the hypothesis' labels), and only digits
+    marked = re.findall(r'<span class="m[^"]*"[^>]*>(.)</span>', unit_page)
+    assert marked and all(c.isdigit() for c in marked)
+
+
+def test_sample_matches_the_model_run_directly(planted, records):
+    s = sample(planted, records, {"features": [UPPER_UNIT, DIGIT_UNIT]}, 10, seed=3)
+    text = records[int(s.rows[0])]["text"]
+    direct = behaviours(planted, [text], ["features"], "cpu")["features"][0]
+    np.testing.assert_allclose(s.unit("features", DIGIT_UNIT)[0], direct[:, DIGIT_UNIT],
+                               rtol=1e-6)
+
+
+def test_report_without_records_and_bad_input(result, tmp_path):
+    index = write(result, tmp_path / "r", progress=False)
+    unit = next((tmp_path / "r" / "unit").glob("*.html")).read_text()
+    assert "No records shown" in unit and index.exists()
+    with pytest.raises(HyplibError, match="no scores"):
+        write(Result(result.table.iloc[:0], result.meta), tmp_path / "empty")
+
+
+def test_direct_logit_effect_equals_the_head_on_a_unit_vector():
+    torch.manual_seed(0)
+    cfg = CharLMConfig(hidden=16, layers=2, embed=8)
+    lm = CharLM("tiny", CharLSTM(cfg), ("lstm.1",))
+    head, vocab = output_head(lm)
+    assert len(vocab) == head.out_features and vocab[2:4] == ["\t", "\n"]
+    assert feeds_head(lm, "lstm.1", device="cpu") and not feeds_head(lm, "lstm.0", device="cpu")
+    unit = 5
+    h = torch.randn(16)
+    e = torch.zeros(16)
+    e[unit] = 1.0
+    with torch.no_grad():
+        change = (head(h + e) - head(h)).numpy()  # W_out @ e_unit, bias cancelled
+    table = direct_effect(head, vocab, unit, k=4)
+    assert list(table["direction"]) == ["promotes"] * 4 + ["suppresses"] * 4
+    order = np.argsort(-change)
+    assert list(table["token"][:4]) == [vocab[i] for i in order[:4]]
+    assert list(table["token"][4:]) == [vocab[i] for i in order[::-1][:4]]
+    np.testing.assert_allclose(table["effect"], np.r_[change[order[:4]], change[order[::-1][:4]]],
+                               atol=1e-6)
