@@ -32,8 +32,8 @@ def planted():
     return PlantedModel()
 
 
-@pytest.fixture
-def records():
+def planted_records():
+    """150 random strings of letters, digits and punctuation (seeded)."""
     import datasets
 
     rng = np.random.default_rng(1)
@@ -80,3 +80,8 @@ def pack_wheel():
                        check=True, capture_output=True)
         return next((root / "dist").glob(f"{name}-{version}-*.whl"))
     return build
+
+
+@pytest.fixture
+def records():
+    return planted_records()

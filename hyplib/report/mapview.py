@@ -96,7 +96,8 @@ def layer_points(model, data, layer: str, hypothesis: Hypothesis | None = None,
 def page(graph: mapper_.MapperGraph, pts: Points, data, title: str, path: str | Path,
          hypothesis: str | None = None, seed: int = 0) -> Path:
     """The interactive mapper page: nodes sized by members, coloured by the dominant label
-    (or by purity), edges by shared members; clicking a node lists its members."""
+    (or by purity), edges by shared members; clicking a node lists its members. A page in a
+    folder named ``topo`` links to the report beside it (which lists the pages there)."""
     import matplotlib
 
     path = Path(path)
@@ -124,11 +125,10 @@ def page(graph: mapper_.MapperGraph, pts: Points, data, title: str, path: str | 
     top = max((d["weight"] for _, _, d in g.edges(data=True)), default=1)
     edges = [dict(a=pos[a], b=pos[b], w=d["weight"], width=0.5 + 4 * d["weight"] / top)
              for a, b, d in g.edges(data=True)]
-    index = path.parent / ".." / "index.html"
     return pages.write_page(pages.environment(), "mapper.html", path, title=title, nodes=nodes,
                             edges=edges, legend=label_fill, summary=graph.summary(),
                             params=graph.params, hypothesis=hypothesis,
-                            report="../index.html" if index.exists() else None)
+                            report=path.parent.name == "topo")
 
 
 def _member(graph, pts: Points, data, i: int, image: bool, thumbs: Path) -> dict:
@@ -152,7 +152,8 @@ def _member(graph, pts: Points, data, i: int, image: bool, thumbs: Path) -> dict
     near = (spans[:, 1] > lo) & (spans[:, 0] < hi)
     for (s, e), v in zip(spans[near], norms[near]):  # the few symbols in the window
         level[max(s, lo) - lo:min(e, hi) - lo] = v
-    fills = pages.colours(level, False, float(norms.max()) or 1.0, "Oranges")
+    # the lighter 60% of the map, so that the text stays legible on the strongest
+    fills = pages.colours(level, False, (float(norms.max()) or 1.0) / 0.6, "Oranges")
     return dict(row=row, label=label, chars=[
         dict(c=c, fill=f, on=start <= lo + j < end) for j, (c, f) in enumerate(zip(text[lo:hi],
                                                                                   fills))])
