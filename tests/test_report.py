@@ -112,3 +112,27 @@ def test_direct_logit_effect_equals_the_head_on_a_unit_vector():
     assert list(table["token"][4:]) == [vocab[i] for i in order[::-1][:4]]
     np.testing.assert_allclose(table["effect"], np.r_[change[order[:4]], change[order[::-1][:4]]],
                                atol=1e-6)
+
+
+def test_vision_unit_page_overlays_its_top_images(tmp_path):
+    from .test_pixels import _model, _scenes, region
+
+    model, data = _model(), _scenes()
+    red = np.mean([np.asarray(m) == 1 for m in data["mask"]])
+    result = inspect(model, data, [region], ["iou"], progress=False,
+                     inspector_args={"iou": {"quantile": 1 - 0.98 * red}})
+    write(result, tmp_path, models=model, data=data, hypotheses=[region], records=30,
+          progress=False)
+    page = (tmp_path / "unit" / "planted_features.0_0.html").read_text()
+    assert re.search(r"Best at <a[^>]*>test.region = red</a>:\s+iou iou 0.9", page)
+    assert (tmp_path / "unit" / "img" / "planted_features.0_0.png").stat().st_size > 1000
+    # unit 0 (red minus the others) is highest on red pixels: the medians say so
+    medians = {name: float(m) for name, m in re.findall(
+        r"<title>(\w+): quartiles [-0-9.]+, ([-0-9.]+),", page)}
+    assert medians["red"] > 0.5 > medians["none"]
+    # its mask (at or above the 99.5% quantile) lies on the red square of its top image
+    s = sample(model, data, {"features.0": [0]}, 30)
+    acts = s.unit("features.0", 0)
+    top = int(np.argmax([a.max() for a in acts]))
+    mask = acts[top] >= np.quantile(np.concatenate([a.ravel() for a in acts]), 0.995)
+    assert mask.any() and (np.asarray(s.batch["mask"][top])[mask] == 1).all()

@@ -14,9 +14,10 @@ import numpy as np
 import torch
 
 from ..align import align, feature_map, interpolation_matrix, pixel_grids, symbol_spans
+from ..annotate import _label_batch
 from ..engine import _order, pick_device
 from ..extract import record
-from ..types import Hypothesis, as_label_array
+from ..types import Hypothesis
 
 
 @dataclass
@@ -42,7 +43,7 @@ class Sample:
                                                                           np.ndarray]:
         """The unit's behaviour, the labels and the record of every symbol of ``hyp``'s level."""
         acts = self.unit(layer, unit)
-        labels = [as_label_array(v, hyp) for v in hyp(self.batch)]
+        labels = _label_batch(self.batch, list(self.rows), hyp)["labels"]
         if hyp.level == "record":
             x = [a.reshape(1, -1).mean(1) if self.image else a[:1] for a in acts]
         elif hyp.level in ("char", "pixel"):

@@ -18,7 +18,8 @@ import torch
 from ..align import align, feature_map, pixel_grids, symbol_spans
 from ..engine import _order, pick_device
 from ..extract import record
-from ..types import Hypothesis, as_label_array
+from ..annotate import _label_batch
+from ..types import Hypothesis
 from . import mapper as mapper_
 from . import pages
 
@@ -57,7 +58,7 @@ def layer_points(model, data, layer: str, hypothesis: Hypothesis | None = None,
         enc = model.encode(batch[getattr(model, "field", "text")])
         with record(model.module, [layer], model.name) as seen:
             model.forward(enc, dev)
-        labels = ([as_label_array(v, hypothesis) for v in hypothesis(batch)]
+        labels = (_label_batch(batch, list(ids), hypothesis)["labels"]
                   if hypothesis is not None else None)
         if image:
             fmap = feature_map(seen[layer], layer).float()

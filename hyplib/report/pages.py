@@ -61,13 +61,23 @@ def strength(table: pd.DataFrame, rank_by_abs: list[str]) -> pd.Series:
     return s.where(~table["metric"].isin(LOWER_IS_BETTER), -table["score"])
 
 
-def unit_scores(scores: pd.DataFrame, rank_by_abs: list[str]) -> pd.DataFrame:
-    """One unit's rows: its hypotheses before control tasks, by inspector and metric, the
-    strongest first (the smallest first for ranks)."""
-    return (scores.assign(control=scores["hypothesis"].str.startswith(CONTROL),
+def indicators(table: pd.DataFrame) -> list[tuple[str, str]]:
+    """The (inspector, metric) pairs whose scores are all 0 or 1 (``iou``'s ``detector``,
+    ``probe``'s ``selected``): flags, not strengths."""
+    flag = table["score"].isin([0.0, 1.0]) | table["score"].isna()
+    every = flag.groupby([table["inspector"], table["metric"]]).all()
+    return list(every[every].index)
+
+
+def unit_scores(scores: pd.DataFrame, rank_by_abs: list[str], flags: list[tuple[str, str]]
+                ) -> pd.DataFrame:
+    """One unit's rows: its hypotheses before control tasks, strengths before 0/1 flags, by
+    inspector and metric, the strongest first (the smallest first for ranks)."""
+    flag = scores.set_index(["inspector", "metric"]).index.isin(flags)
+    return (scores.assign(control=scores["hypothesis"].str.startswith(CONTROL), flag=flag,
                           key=strength(scores, rank_by_abs).to_numpy())
-            .sort_values(["control", "inspector", "metric", "key"],
-                         ascending=[True, True, True, False], kind="stable"))
+            .sort_values(["control", "flag", "inspector", "metric", "key"],
+                         ascending=[True, True, True, True, False], kind="stable"))
 
 
 @dataclass

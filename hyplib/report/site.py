@@ -31,7 +31,8 @@ def write(result, out: str | Path, models=None, data=None, hypotheses: Sequence 
     if table.empty:
         raise HyplibError("this result has no scores to report")
     rank = result.meta.get("rank_by_abs", [])
-    units = _chosen(result, per_hypothesis, max_units)
+    flags = pages.indicators(table)
+    units = _chosen(result, per_hypothesis, max_units, flags)
     names = set(units["unit_name"])
     env = pages.environment()
     models = _by_name(models)
@@ -50,7 +51,7 @@ def write(result, out: str | Path, models=None, data=None, hypotheses: Sequence 
                                        int(result.meta.get("seed", 0)), device=device)
     for row in tqdm(units.itertuples(), total=len(units), desc="report units", unit="unit",
                     disable=not progress):
-        scores = pages.unit_scores(table[table["unit_name"] == row.unit_name], rank)
+        scores = pages.unit_scores(table[table["unit_name"] == row.unit_name], rank, flags)
         row = _best_row(scores, row)
         context = dict(unit=row.unit_name, scores=scores.to_dict("records"), best=row._asdict(),
                        sampled=row.model in samples, records=records, logits=None)
@@ -78,11 +79,13 @@ def write(result, out: str | Path, models=None, data=None, hypotheses: Sequence 
                             topo=topo, sampled=bool(samples), records=records)
 
 
-def _chosen(result, k: int, limit: int) -> pd.DataFrame:
+def _chosen(result, k: int, limit: int, flags: list) -> pd.DataFrame:
     """The units that get a page: the best ``k`` per hypothesis column, each once, with the
-    row that chose it (controls excluded), at most ``limit``."""
+    row that chose it (controls and 0/1 metrics such as ``detector`` excluded), at most
+    ``limit``."""
     top = result.top(k)
-    top = top[(top["unit"] >= 0) & ~top["hypothesis"].str.startswith("control:")]
+    top = top[(top["unit"] >= 0) & ~top["hypothesis"].str.startswith("control:")
+              & ~top.set_index(["inspector", "metric"]).index.isin(flags)]
     return top.drop_duplicates("unit_name").head(limit).reset_index(drop=True)
 
 
@@ -135,9 +138,9 @@ def _unit_views(s, row, hyp, out: Path, records: int) -> dict:
         threshold = float(np.quantile(values, 0.995))
         images = [s.batch[_image_field(s.batch)][i] for i in best]
         path = out / "unit" / "img" / f"{pages.slug(row.unit_name)}.png"
-        pages.overlay(images, [acts[i] > threshold for i in best],
+        pages.overlay(images, [acts[i] >= threshold for i in best],
                       [f"record {s.rows[i]}: peak {peak[i]:.2f}" for i in best], path,
-                      f"{row.unit_name}: activation above its 99.5% quantile ({threshold:.2f})")
+                      f"{row.unit_name}: activation at or above its 99.5% quantile ({threshold:.2f})")
         view["overlay"] = path.relative_to(out / "unit").as_posix()
         return view
     spans = [None] * len(acts) if hyp.level != "word" else list(
