@@ -5,7 +5,9 @@ A pack's studies import from here and from :mod:`hyplib`; nothing else of the co
 """
 from .checkpoints import checkpoint
 from .figures import coloured_text, figure, grouped_bars, heatmap, mask_overlays, save_png
+from .report import write as write_report
 from .repro import Claim, Context, Outcome, Study, judge, one_thread, run_study
 
 __all__ = ["Claim", "Context", "Outcome", "Study", "checkpoint", "coloured_text", "figure", "grouped_bars",
-           "heatmap", "judge", "mask_overlays", "one_thread", "run_study", "save_png"]
+           "heatmap", "judge", "mask_overlays", "one_thread", "run_study", "save_png",
+           "write_report"]

@@ -80,13 +80,17 @@ def write(result, out: str | Path, models=None, data=None, hypotheses: Sequence 
 
 
 def _chosen(result, k: int, limit: int, flags: list) -> pd.DataFrame:
-    """The units that get a page: the best ``k`` per hypothesis column, each once, with the
+    """The units that get a page: each model's best ``k`` per hypothesis column, once, with the
     row that chose it (controls and 0/1 metrics such as ``detector`` excluded), at most
     ``limit``."""
-    top = result.top(k)
+    per_model = [type(result)(part, result.meta).top(k)
+                 for _, part in result.table.groupby("model", sort=False)]
+    top = pd.concat(per_model, ignore_index=True)
     top = top[(top["unit"] >= 0) & ~top["hypothesis"].str.startswith("control:")
               & ~top.set_index(["inspector", "metric"]).index.isin(flags)]
-    return top.drop_duplicates("unit_name").head(limit).reset_index(drop=True)
+    top = top.drop_duplicates("unit_name")
+    order = top.groupby("model", sort=False).cumcount()  # the models take turns up to the limit
+    return top.iloc[np.argsort(order.to_numpy(), kind="stable")].head(limit).reset_index(drop=True)
 
 
 def _best_row(scores: pd.DataFrame, chosen):

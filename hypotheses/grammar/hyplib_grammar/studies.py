@@ -9,7 +9,7 @@ from hyplib_zoo.charlm import TINY, CharLMConfig, load
 from hyplib_zoo.stdlib import python_stdlib
 
 from hyplib import behaviours, query
-from hyplib.study import Claim, Context, Outcome, Study, coloured_text, heatmap
+from hyplib.study import Claim, Context, Outcome, Study, coloured_text, heatmap, write_report
 
 TARGETS = {"in_string": "grammar.python.in_string", "in_comment": "grammar.python.in_comment",
            "bracket_depth": "grammar.python.bracket_depth",
@@ -64,6 +64,9 @@ def _run(ctx: Context) -> Outcome:
         files += coloured_text(sample, np.asarray(values[:, row["unit"]]),
                                ctx.out / f"unit_{short}",
                                f"{row['unit_name']}: r = {row['score']:.2f} with {hyp}")
+    files.append(write_report(result, ctx.out / "site", models=trained, data=data,
+                              records=30 if ctx.quick else 200, device=ctx.device,
+                              progress=ctx.progress))
     summary = top[["hypothesis", "unit_name", "score", "ci_low", "ci_high"]].rename(
         columns={"unit_name": "best unit", "score": "r"})
     summary = summary.assign(**{

@@ -14,6 +14,10 @@ def test_quick_run_judges_every_claim(tmp_path):
     for name in ("best_abs_r.png", "unit_in_string.png", "unit_in_string.html", "report.md"):
         assert (folder / name).stat().st_size > 500
     assert "in_string.learned" in out
+    site = (folder / "site" / "index.html").read_text()  # the browsable report, linked
+    assert "charlm:cells.1[" in site and "[site/index.html]" in (
+        folder / "report.md").read_text()
+    assert list((folder / "site" / "unit").glob("charlm_lstm.*.html"))
 
 
 def test_listed():

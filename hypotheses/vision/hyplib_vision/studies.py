@@ -7,7 +7,7 @@ import pandas as pd
 import torch
 
 from hyplib import inspect
-from hyplib.study import Claim, Context, Outcome, Study, grouped_bars, one_thread
+from hyplib.study import Claim, Context, Outcome, Study, grouped_bars, one_thread, write_report
 from hyplib_vision.classifiers import torchvision_model
 
 from . import cnn, colour, dissect, scenes
@@ -24,9 +24,10 @@ class Bau2017Config:
     late: str = "features.14"
     scenecnn: cnn.SceneCNNConfig = cnn.SceneCNNConfig()
     overlays: int = 2  # units per layer drawn with their top images
+    site_units: int = 60  # unit pages in the HTML report of the trained MobileNetV2
 
 
-QUICK = Bau2017Config(records=16, size=48, scenecnn=cnn.TINY, overlays=0)
+QUICK = Bau2017Config(records=16, size=48, scenecnn=cnn.TINY, overlays=0, site_units=3)
 
 
 def _models(cfg: Bau2017Config, progress: bool) -> dict[str, tuple]:
@@ -79,6 +80,11 @@ def _run(ctx: Context) -> Outcome:
                     figures[f"colour_share.{cfg.early}"] - figures[f"colour_share.{cfg.late}"])
                 figures["shape_share.late_minus_early"] = (
                     figures[f"shape_share.{cfg.late}"] - figures[f"shape_share.{cfg.early}"])
+            if name == "mobilenet_v2":
+                files.append(write_report(result, ctx.out / "site", models=model, data=data,
+                                          hypotheses=hyps, records=cfg.records,
+                                          max_units=cfg.site_units, device=ctx.device,
+                                          progress=ctx.progress))
             if not name.endswith("-random"):
                 files.append(grouped_bars(counts, ctx.out / f"detectors_{name}.png",
                                           f"{name}: detectors (IoU > 0.04) per layer", "units"))

@@ -21,3 +21,4 @@ def test_quick_run_writes_a_report(tmp_path):
         assert (folder / f"detectors_{name}.png").exists()
     assert "![detectors_mobilenet_v2](detectors_mobilenet_v2.png)" in (
         folder / "report.md").read_text()
+    assert len(list((folder / "site" / "unit" / "img").glob("mobilenet_v2_*.png"))) == 3
