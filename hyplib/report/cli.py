@@ -6,10 +6,14 @@ from pathlib import Path
 
 
 def _models(names: list[str] | None, result) -> dict:
+    """The models named (all must exist), else the result's own that the catalog knows."""
     from ..plugins import catalog
 
-    names = names or result.meta.get("sources", {}).get("models", [])
-    return {name: catalog().get("models", name).build(progress=False) for name in names}
+    cat = catalog()
+    if not names:
+        known = {name for name, _, _ in cat.entries("models")}
+        names = [n for n in result.meta.get("sources", {}).get("models", []) if n in known]
+    return {name: cat.get("models", name).build(progress=False) for name in names}
 
 
 def _report(args) -> int:
