@@ -25,7 +25,8 @@ class Sample:
     """The sampled records and, per layer, the chosen units' behaviours on them.
 
     ``acts[layer][i]`` is record ``i``'s (units × characters) array for text, or
-    (units × height × width) on its label grid for an image; ``units[layer]`` the unit indices.
+    (units × height × width) on its label grid for an image; ``units[layer]`` the unit indices;
+    ``field`` the column the model reads.
     """
 
     rows: np.ndarray
@@ -33,6 +34,7 @@ class Sample:
     units: dict[str, list[int]]
     acts: dict[str, list[np.ndarray]]
     image: bool
+    field: str
 
     def unit(self, layer: str, unit: int) -> list[np.ndarray]:
         """One unit's behaviour per record (characters, or height × width)."""
@@ -64,9 +66,9 @@ def sample(model, data, units: dict[str, list[int]], records: int = 200, seed: i
     subset = data.select(rows)
     image = "text" not in subset.column_names
     acts: dict[str, list[np.ndarray]] = {layer: [] for layer in units}
+    field = getattr(model, "field", "text")
     for lo in range(0, len(subset), batch_size):
         batch = subset[lo:lo + batch_size]
-        field = getattr(model, "field", "text")
         enc = model.encode(batch[field])
         with record(model.module, list(units), model.name) as seen:
             model.forward(enc, dev)
@@ -80,7 +82,7 @@ def sample(model, data, units: dict[str, list[int]], records: int = 200, seed: i
                 x = align(enc.spans, chars).to(dev).gather(seen[layer].index_select(2, pick))
                 ends = np.cumsum([len(c) for c in chars])[:-1]
                 acts[layer] += [a.T for a in np.split(x.float().cpu().numpy(), ends)]
-    return Sample(rows, subset[:], units, acts, image)
+    return Sample(rows, subset[:], units, acts, image, field)
 
 
 def _upsampled(fmap: torch.Tensor, grids: np.ndarray) -> list[np.ndarray]:

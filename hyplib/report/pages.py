@@ -29,6 +29,7 @@ def environment() -> jinja2.Environment:
     env = jinja2.Environment(loader=jinja2.PackageLoader("hyplib.report", "templates"),
                              autoescape=True, trim_blocks=True, lstrip_blocks=True)
     env.filters["slug"] = slug
+    env.filters["pyrepr"] = repr
     env.filters["num"] = lambda v, d=3: "" if v is None or pd.isna(v) else f"{v:.{d}f}"
     return env
 
@@ -176,14 +177,15 @@ def marks(hyp: Hypothesis, label: str, labels: np.ndarray, spans: np.ndarray | N
     return out
 
 
-def text_snippet(text: str, acts: np.ndarray, marked: np.ndarray, top: float, peak: int,
-                 width: int = 160) -> list[dict]:
-    """Characters around ``peak``, each with its activation colour and label mark."""
+def text_snippet(text: str, deviation: np.ndarray, marked: np.ndarray, top: float, peak: int,
+                 centre: float = 0.0, width: int = 160) -> list[dict]:
+    """Characters around ``peak``, each coloured by its activation's ``deviation`` from
+    ``centre`` (on [-top, top]), with its label mark and its activation as a tooltip."""
     lo, hi = max(0, peak - width), min(len(text), peak + width)
-    fills = colours(acts[lo:hi], True, top)
-    return [dict(c=c, fill=f, mark=bool(m), v=float(v), peak=lo + i == peak)
+    fills = colours(deviation[lo:hi], True, top)
+    return [dict(c=c, fill=f, mark=bool(m), v=float(v) + centre, peak=lo + i == peak)
             for i, (c, f, m, v) in enumerate(zip(text[lo:hi], fills, marked[lo:hi],
-                                                  acts[lo:hi]))]
+                                                  deviation[lo:hi]))]
 
 
 def provenance(result, sources: dict) -> list[tuple[str, str]]:

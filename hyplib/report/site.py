@@ -14,6 +14,7 @@ from .behaviour import sample
 from .logits import direct_effect, feeds_head, output_head
 from .mapper import MapperGraph
 
+
 def write(result, out: str | Path, models=None, data=None, hypotheses: Sequence = (),
           records: int = 200, per_hypothesis: int = 3, max_units: int = 60,
           overview_units: int = 150, device: str = "auto", progress: bool = True) -> Path:
@@ -57,7 +58,7 @@ def write(result, out: str | Path, models=None, data=None, hypotheses: Sequence 
                        sampled=row.model in samples, records=records, logits=None)
         hyp = resolved.get(row.hypothesis)
         if row.model in samples and hyp is not None:
-            context.update(_unit_views(samples[row.model], row, hyp, out, records))
+            context.update(_unit_views(samples[row.model], row, hyp, out))
         model = models.get(row.model)
         if model is not None and data is not None and "text" in data.column_names:
             key = (row.model, row.layer)
@@ -68,15 +69,15 @@ def write(result, out: str | Path, models=None, data=None, hypotheses: Sequence 
                 context["logits"] = direct_effect(*heads[key], int(row.unit)).to_dict("records")
         pages.write_page(env, "unit.html", out / "unit" / f"{pages.slug(row.unit_name)}.html",
                          **context)
-    for name in sorted(h for h in table["hypothesis"].unique() if not h.startswith("control:")):
+    hyps = sorted(h for h in table["hypothesis"].unique() if not h.startswith(pages.CONTROL))
+    for name in hyps:
         pages.write_page(env, "hypothesis.html", out / "hyp" / f"{pages.slug(name)}.html",
                          name=name, hyp=resolved.get(name), pages=names,
                          sections=pages.hypothesis_sections(result, name, 10))
-    hyps = sorted(h for h in table["hypothesis"].unique() if not h.startswith("control:"))
     return pages.write_page(env, "index.html", out / "index.html",
                             grids=pages.overview(result, names, overview_units), hypotheses=hyps,
-                            units=sorted(names), provenance=pages.provenance(result, sources),
-                            topo=topo, sampled=bool(samples), records=records)
+                            provenance=pages.provenance(result, sources), topo=topo,
+                            sampled=bool(samples), records=records)
 
 
 def _chosen(result, k: int, limit: int, flags: list) -> pd.DataFrame:
@@ -86,7 +87,7 @@ def _chosen(result, k: int, limit: int, flags: list) -> pd.DataFrame:
     per_model = [type(result)(part, result.meta).top(k)
                  for _, part in result.table.groupby("model", sort=False)]
     top = pd.concat(per_model, ignore_index=True)
-    top = top[(top["unit"] >= 0) & ~top["hypothesis"].str.startswith("control:")
+    top = top[(top["unit"] >= 0) & ~top["hypothesis"].str.startswith(pages.CONTROL)
               & ~top.set_index(["inspector", "metric"]).index.isin(flags)]
     top = top.drop_duplicates("unit_name")
     order = top.groupby("model", sort=False).cumcount()  # the models take turns up to the limit
@@ -123,7 +124,7 @@ def _hypotheses(result, extra: Sequence) -> dict:
     return found
 
 
-def _unit_views(s, row, hyp, out: Path, records: int) -> dict:
+def _unit_views(s, row, hyp, out: Path) -> dict:
     """A sampled unit's distribution by label and its top records (text) or images."""
     layer, unit = row.layer, int(row.unit)
     x, labels, rec = s.symbols(layer, unit, hyp)
@@ -132,15 +133,17 @@ def _unit_views(s, row, hyp, out: Path, records: int) -> dict:
     acts = s.unit(layer, unit)
     peak = np.array([float((sign * a).max()) if a.size else -np.inf for a in acts])
     best = np.argsort(-peak, kind="stable")[:5 if not s.image else 4]
-    top = float(max(np.abs(a).max() for a in acts if a.size)) or 1.0
+    flat = np.concatenate([a.reshape(-1) for a in acts])
+    centre = float(np.median(flat))  # colours diverge from the unit's median on the sample
+    top = float(np.abs(flat - centre).max()) or 1.0
     label = row.label
     if hyp.kind == "categorical" and label not in hyp.classes:  # a probe scores all classes
         label = max(dist, key=lambda d: sign * d["q"][2])["name"]
-    view = dict(distribution=dist, axis=axis, hyp=hyp, label=label, sign=sign, top=top)
+    view = dict(distribution=dist, axis=axis, hyp=hyp, label=label, sign=sign,
+                low=centre - top, centre=centre, high=centre + top)
     if s.image:
-        values = np.concatenate([a.reshape(-1) for a in acts])
-        threshold = float(np.quantile(values, 0.995))
-        images = [s.batch[_image_field(s.batch)][i] for i in best]
+        threshold = float(np.quantile(flat, 0.995))
+        images = [s.batch[s.field][i] for i in best]
         path = out / "unit" / "img" / f"{pages.slug(row.unit_name)}.png"
         pages.overlay(images, [acts[i] >= threshold for i in best],
                       [f"record {s.rows[i]}: peak {peak[i]:.2f}" for i in best], path,
@@ -149,21 +152,16 @@ def _unit_views(s, row, hyp, out: Path, records: int) -> dict:
         return view
     spans = [None] * len(acts) if hyp.level != "word" else list(
         map(np.asarray, s.batch["word_spans"]))
-    lab = [labels[rec == i] for i in range(len(acts))]
+    lab = np.split(labels, np.cumsum(np.bincount(rec, minlength=len(acts)))[:-1])
     view["top_records"] = [dict(
         row=int(s.rows[i]), peak=float(sign * peak[i]),
-        chars=pages.text_snippet(s.batch["text"][i], acts[i],
+        chars=pages.text_snippet(s.batch["text"][i], acts[i] - centre,
                                  pages.marks(hyp, label, lab[i],
                                              None if spans[i] is None
                                              else spans[i].reshape(-1, 2), len(acts[i])),
-                                 top, int(np.argmax(sign * acts[i]))))
+                                 top, int(np.argmax(sign * acts[i])), centre))
         for i in best]
     return view
-
-
-def _image_field(batch: dict) -> str:
-    return "image" if "image" in batch else next(k for k, v in batch.items()
-                                                 if hasattr(v[0], "convert"))
 
 
 def topo(model, data, layer: str, hypothesis=None, out: str | Path | None = None, *,
