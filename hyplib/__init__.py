@@ -33,6 +33,7 @@ _EXPORTS = {
     "record": "extract",
     "atomic_path": "cache", "cache_dir": "cache", "digest": "cache",
     "seal": "integrity", "verified": "integrity",
+    "topo": "report",
 }
 
 __all__ = ["__version__", *_EXPORTS, "query"]

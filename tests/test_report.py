@@ -10,12 +10,12 @@ from matplotlib.figure import Figure
 
 from hyplib.engine import behaviours, inspect
 from hyplib.errors import HyplibError
-from hyplib.models.charlm import CharLM, CharLMConfig, CharLSTM
 from hyplib.report import write
 from hyplib.report.behaviour import sample
 from hyplib.report.logits import direct_effect, feeds_head, output_head
 from hyplib.results import Result
 from hyplib.testing import DIGIT_UNIT, UPPER_UNIT
+from hyplib_zoo.charlm import CharLM, CharLMConfig, CharLSTM
 
 from .conftest import char_kind, digit, upper
 

@@ -14,8 +14,9 @@ import numpy as np
 import torch
 
 from ..align import align, feature_map, interpolation_matrix, pixel_grids, symbol_spans
-from ..annotate import _label_batch
-from ..engine import _order, pick_device
+from ..annotation import _label_batch
+from ..device import pick_device
+from ..engine import _order
 from ..extract import record
 from ..types import Hypothesis
 

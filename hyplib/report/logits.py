@@ -13,7 +13,7 @@ import pandas as pd
 import torch
 from torch import nn
 
-from ..engine import pick_device
+from ..device import pick_device
 from ..extract import record
 
 

@@ -16,9 +16,10 @@ import numpy as np
 import torch
 
 from ..align import align, feature_map, pixel_grids, symbol_spans
-from ..engine import _order, pick_device
+from ..annotation import _label_batch
+from ..device import pick_device
+from ..engine import _order
 from ..extract import record
-from ..annotate import _label_batch
 from ..types import Hypothesis
 from . import mapper as mapper_
 from . import pages

@@ -7,7 +7,7 @@ import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 
-from ..figures import subplots
+from ..figures import figure
 
 SHOWN = ["hypothesis", "inspector", "metric", "unit_name", "score", "ci_low", "ci_high", "n"]
 
@@ -54,7 +54,7 @@ def plot(result, inspector: str | None = None, metric: str | None = None, units:
     values = grid.to_numpy(dtype=float)
     signed = bool((values < 0).any())
     top = float(np.nanmax(np.abs(values))) if values.size else 1.0
-    fig, ax = subplots(figsize=(2.5 + 0.55 * grid.shape[1], 1.2 + 0.28 * grid.shape[0]))
+    fig, ax = figure(figsize=(2.5 + 0.55 * grid.shape[1], 1.2 + 0.28 * grid.shape[0]))
     im = ax.imshow(values, cmap="coolwarm" if signed else "viridis", aspect="auto",
                    vmin=-top if signed else 0, vmax=top or 1.0)
     ax.set_xticks(range(grid.shape[1]), grid.columns, rotation=40, ha="right", fontsize=8)

@@ -5,7 +5,6 @@ and filter tables: every page works from ``file://`` with no network and no libr
 """
 from __future__ import annotations
 
-import platform
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -15,7 +14,6 @@ import matplotlib
 import numpy as np
 import pandas as pd
 
-from .. import __version__
 from ..cache import atomic_path
 from ..figures import mask_overlays
 from ..types import Hypothesis
@@ -189,18 +187,22 @@ def text_snippet(text: str, deviation: np.ndarray, marked: np.ndarray, top: floa
 
 
 def provenance(result, sources: dict) -> list[tuple[str, str]]:
-    """The run's provenance as (field, value) rows."""
-    import torch
-
+    """The run's provenance as (field, value) rows: the result's own record of versions,
+    models' weights and settings (``meta["provenance"]``), how much it read, and its sources."""
     m = result.meta
-    rows = [("hyplib", __version__), ("torch", torch.__version__),
-            ("python", platform.python_version())]
-    for key in ("records", "records_total", "stopped", "symbols", "device", "precision", "pool",
-                "seed", "data_fingerprint", "seconds", "hypotheses"):
-        if key in m:
-            rows.append((key, str(m[key])))
-    rows += [(f"source: {k}", str(v)) for k, v in sources.items()]
+    rows = [(k, _text(v)) for k, v in m.get("provenance", {"hyplib": "not recorded"}).items()]
+    rows += [(k, _text(m[k])) for k in ("records", "records_total", "stopped", "symbols",
+                                         "data_fingerprint", "seconds", "hypotheses") if k in m]
+    rows += [(f"source: {k}", _text(v)) for k, v in sources.items()]
     return rows
+
+
+def _text(value) -> str:
+    if isinstance(value, dict):
+        return ", ".join(f"{k}: {v}" for k, v in value.items())
+    if isinstance(value, (list, tuple)):
+        return ", ".join(map(str, value))
+    return str(value)
 
 
 def write_page(env: jinja2.Environment, template: str, path: Path, **context) -> Path:
