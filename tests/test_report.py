@@ -136,3 +136,20 @@ def test_vision_unit_page_overlays_its_top_images(tmp_path):
     top = int(np.argmax([a.max() for a in acts]))
     mask = acts[top] >= np.quantile(np.concatenate([a.ravel() for a in acts]), 0.995)
     assert mask.any() and (np.asarray(s.batch["mask"][top])[mask] == 1).all()
+
+
+def test_distribution_rows_by_label():
+    from hyplib import Hypothesis
+    from hyplib.report.pages import distribution
+
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=4000)
+    depth = Hypothesis("t.depth", lambda b: b, kind="continuous")
+    rows, _ = distribution(x, rng.integers(0, 3, 4000).astype(float), depth)
+    assert [r["name"] for r in rows] == ["0", "1", "2"]  # a few levels: one row each
+    labels = rng.uniform(size=4000)
+    rows, axis = distribution(x, labels, depth)
+    assert len(rows) == 4 and sum(r["n"] for r in rows) == 4000  # else quartile bins
+    first = x[labels <= np.quantile(labels, 0.25)]
+    assert rows[0]["q"][2] == pytest.approx(np.median(first), abs=1e-9)
+    assert axis["lo"] == pytest.approx(min(r["q"][0] for r in rows))

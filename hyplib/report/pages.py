@@ -92,11 +92,14 @@ class Grid:
 
 
 def overview(result, pages: set[str], max_units: int) -> list[Grid]:
-    """The heat maps of the overview, the ``max_units`` strongest units of each."""
+    """The heat maps of the overview, the ``max_units`` strongest units of each; strengths
+    before 0/1 flags."""
     t = result.table[(result.table["unit"] >= 0)]
     rank = result.meta.get("rank_by_abs", [])
+    flags = indicators(t)
     grids = []
-    for (insp, metric), part in t.groupby(["inspector", "metric"], sort=True):
+    groups = sorted(t.groupby(["inspector", "metric"], sort=True), key=lambda g: g[0] in flags)
+    for (insp, metric), part in groups:
         part = part.assign(column=labelled(part), key=strength(part, rank).to_numpy())
         wide = part.pivot_table(index="unit_name", columns="column",
                                 values=["score", "ci_low", "ci_high", "n", "key"],
@@ -134,8 +137,13 @@ def hypothesis_sections(result, name: str, k: int) -> list[dict]:
 
 def distribution(x: np.ndarray, labels: np.ndarray, hyp: Hypothesis) -> tuple[list[dict], dict]:
     """The unit's activation quartiles per label value: class names for binary and categorical
-    hypotheses, label quartile bins for continuous ones; and the axis (range, x of zero)."""
-    if hyp.kind == "continuous":
+    hypotheses, each value of a continuous one with at most 12 values, else its label quartile
+    bins; and the axis (range, x of zero)."""
+    values = np.unique(labels)
+    if hyp.kind == "continuous" and len(values) <= 12:  # a few levels (depth): one row each
+        group = np.searchsorted(values, labels)
+        names = [f"{v:g}" for v in values]
+    elif hyp.kind == "continuous":
         edges = np.unique(np.quantile(labels, [0, 0.25, 0.5, 0.75, 1]))
         group = np.clip(np.searchsorted(edges, labels, side="right") - 1, 0, len(edges) - 2)
         names = [f"{a:.3g} to {b:.3g}" for a, b in zip(edges, edges[1:])]

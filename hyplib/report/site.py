@@ -135,7 +135,7 @@ def _unit_views(s, row, hyp, out: Path) -> dict:
     best = np.argsort(-peak, kind="stable")[:5 if not s.image else 4]
     flat = np.concatenate([a.reshape(-1) for a in acts])
     centre = float(np.median(flat))  # colours diverge from the unit's median on the sample
-    top = float(np.abs(flat - centre).max()) or 1.0
+    top = float(np.quantile(np.abs(flat - centre), 0.99)) or 1.0  # the rarest 1% saturate
     label = row.label
     if hyp.kind == "categorical" and label not in hyp.classes:  # a probe scores all classes
         label = max(dist, key=lambda d: sign * d["q"][2])["name"]
