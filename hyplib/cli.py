@@ -89,17 +89,46 @@ def _inspect(args) -> int:
     print(f"{args.model} on {args.data}: {m['records']} of {m['records_total']} records "
           f"({m['stopped']}), {sum(m['symbols'].values())} symbols, {m['seconds']:.1f}s on "
           f"{m['device']}")
+    if args.fdr is not None:
+        _show_discoveries(result, args.fdr, args.fdr_method, args.top)
+        return 0
     top = result.top(args.top)
-    top = top.assign(hypothesis=top["hypothesis"] + top["label"].map(lambda s: f"={s}" if s else ""))
-    cols = ["hypothesis", "inspector", "metric", "unit_name", "score", "ci_low", "ci_high"]
-    with pd.option_context("display.max_rows", None, "display.width", 200,
-                           "display.float_format", "{:.3f}".format):
-        print(top[cols].to_string(index=False))
+    _show(top)
     if top.empty:
         print("hyplib: error: nothing could be scored (every score is undefined): see the "
               "warnings above", file=sys.stderr)
         return 3
     return 0
+
+
+def _show(rows: pd.DataFrame) -> None:
+    rows = rows.assign(hypothesis=rows["hypothesis"]
+                       + rows["label"].map(lambda s: f"={s}" if s else ""))
+    cols = ["hypothesis", "inspector", "metric", "unit_name", "score", "ci_low", "ci_high", "p",
+            "q"]
+    with pd.option_context("display.max_rows", None, "display.width", 200,
+                           "display.float_format", "{:.3f}".format):
+        print(rows[cols].to_string(index=False, formatters={"p": "{:.2g}".format,
+                                                            "q": "{:.2g}".format}))
+
+
+def _show_discoveries(result, fdr: float, method: str, top: int) -> None:
+    """The discoveries at ``fdr``: how many among how many tests, and the ``top`` strongest
+    per hypothesis (by p)."""
+    found = result.discoveries(fdr, method)
+    print(f"{len(found)} discoveries among {result.meta['tests']} tests at FDR {fdr} "
+          f"({'Benjamini-Hochberg' if method == 'bh' else 'Benjamini-Yekutieli'}), "
+          f"{found['unit_name'].nunique()} units, {found['hypothesis'].nunique()} hypotheses")
+    _show(found.groupby(["hypothesis", "label"], sort=False).head(top))
+
+
+def _add_fdr(p: argparse.ArgumentParser, default: float | None) -> None:
+    p.add_argument("--fdr", type=float, default=default, metavar="Q",
+                   help="show only the discoveries at this false discovery rate (q <= Q over "
+                        "every test of the run), e.g. 0.05")
+    p.add_argument("--fdr-method", default="bh", choices=["bh", "by"],
+                   help="q-values by Benjamini-Hochberg, or Benjamini-Yekutieli (valid under "
+                        "any dependence)")
 
 
 def _repro(args) -> int:
@@ -158,7 +187,8 @@ def parser() -> argparse.ArgumentParser:
     ins.add_argument("--sample", type=float, metavar="FRACTION",
                      help="read this fraction of the records (a seeded sample)")
     ins.add_argument("--tolerance", type=float, help="stop once every score (or, with --top-k, "
-                     "the k best units per hypothesis) has an interval half-width below this")
+                     "the k best units per hypothesis) has an interval half-width below this; each check spends "
+                     "a share of the error rate, so the intervals hold whenever it stops")
     ins.add_argument("--top-k", type=int, help="with --tolerance: only the k best units must "
                      "be known to the tolerance, and their set settled")
     ins.add_argument("--pool", default="first", choices=POOLS,
@@ -170,6 +200,7 @@ def parser() -> argparse.ArgumentParser:
                      help="keep the behaviours on disk after a full pass; later queries on the "
                           "same model, layers and data skip the model")
     ins.add_argument("--top", type=int, default=3, help="units shown per hypothesis")
+    _add_fdr(ins, None)
     ins.add_argument("--out", help="save the full table (.parquet or .csv)")
     ins.add_argument("--quiet", action="store_true", help="no progress bars")
     ins.set_defaults(func=_inspect)

@@ -42,7 +42,8 @@ from .plugins import catalog as default_catalog
 from .provenance import provenance
 from .results import Result, as_list
 from .settings import POOLS, PRECISIONS, check_choice
-from .stopping import settled
+from .significance import look_share
+from .stopping import settled, spend_alpha
 from .types import Hypothesis, unit_name
 from .validate import check_inspector_args, check_pass
 
@@ -147,7 +148,9 @@ def inspect(
     are visited in a seeded random order, so ``max_records`` (or a ``sample`` fraction) reads a
     random sample. With ``tolerance`` the pass stops early once every score, or with ``top_k``
     the k best units per hypothesis, is known to that interval half-width
-    (:mod:`hyplib.stopping`); ``meta["stopped"]`` says why reading ended. ``precision``
+    (:mod:`hyplib.stopping`); ``meta["stopped"]`` says why reading ended. Each check is a look
+    that spends a share of the inspectors' 1 - confidence, so the intervals (and p-values) a
+    run with ``tolerance`` reports hold at their confidence whenever it stops. ``precision``
     ``"float32"`` is IEEE float32 on every device; ``"tf32"`` allows TF32 matrix units on
     CUDA; ``"bfloat16"`` or ``"float16"`` runs the models under autocast. Statistics stay
     float32/64 whatever the models' precision.
@@ -201,6 +204,7 @@ def inspect(
     finite = _FiniteCheck(defer=dev.type == "cuda")
     calibrate = any(hasattr(c, "calibrate") for c in insp.values()) and \
         not any(isinstance(m, ImageModel) for m in plan)
+    looks, nominal = 0, {}
     with torch.inference_mode(), tqdm(total=len(order), desc="inspect", unit="rec",
                                       disable=not progress) as bar, \
             _closing(stores, lambda: read == len(data)):
@@ -220,12 +224,16 @@ def inspect(
             _trim_heap()
             if tolerance is not None and read >= next_check and read < len(order):
                 next_check = int(read * 1.25) + 1
+                looks = spend_alpha(state, nominal, looks + 1)
                 if _converged(state, insp, tolerance, top_k):
                     stopped = f"converged: tolerance {tolerance}" + (
                         f" on the top {top_k} units" if top_k else "")
                     break
+    if tolerance is not None and not stopped.startswith("converged"):
+        looks = spend_alpha(state, nominal, looks + 1)  # the full pass is a look too
     meta = {"records": read, "records_total": len(data), "symbols": n_symbols,
             "stopped": stopped,
+            **({"looks": looks, "alpha_share": look_share(looks)} if looks else {}),
             "device": str(dev), "seed": seed, "data_fingerprint": data._fingerprint,
             "hypotheses": {h.name: h.version for h in hyps}, "warnings": notes,
             "rank_by_abs": sorted(n for n, c in insp.items() if getattr(c, "rank_by_abs", False)),

@@ -10,9 +10,10 @@ import pandas as pd
 
 from .cache import atomic_path
 from .errors import HyplibError
+from .significance import p_values, q_values
 
 COLUMNS = ["model", "layer", "unit", "unit_name", "hypothesis", "label", "inspector", "metric",
-           "score", "ci_low", "ci_high", "n"]
+           "score", "ci_low", "ci_high", "n", "p", "q"]
 KEY = ["hypothesis", "label", "inspector", "metric"]
 LOWER_IS_BETTER = {"rank"}  # metrics whose best units have the smallest score
 
@@ -22,6 +23,8 @@ class Result:
     """The scores of one inspection (``table``) and how they were obtained (``meta``).
 
     ``unit`` is the unit's index, or -1 for a group of units (``unit_name`` ``model:layer[group]``).
+    ``p`` tests "no association" and ``q`` is its Benjamini–Hochberg q-value over every test
+    of the run (:mod:`hyplib.significance`; NaN where the score has no test).
     """
 
     table: pd.DataFrame
@@ -32,13 +35,27 @@ class Result:
         parts = []
         for (model, layer, _level, _name), inspector in state.items():
             for s in as_list(inspector.scores()):
-                parts.append(_frame(model, layer, inspector.name, s, inspector.columns))
+                parts.append(_frame(model, layer, inspector.name, s, inspector.columns,
+                                    p_values(inspector, s)))
                 reps = getattr(inspector, "replicates", lambda _metric: None)(s.metric)
                 if reps is not None:  # bootstrap replicates, one array per row
                     parts[-1]["replicates"] = list(reps.reshape(-1, reps.shape[-1]))
         table = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=COLUMNS)
         table["n"] = table["n"].astype("int64")
+        table["p"] = np.minimum(table["p"].to_numpy(np.float64) / meta.get("alpha_share", 1.0), 1)
+        table["q"] = q_values(table["p"].to_numpy())
+        meta["tests"] = int(table["p"].notna().sum())
         return cls(table, meta)
+
+    def discoveries(self, fdr: float = 0.05, method: str = "bh") -> pd.DataFrame:
+        """The rows significant at false discovery rate ``fdr``: q-values by Benjamini–Hochberg
+        (``"bh"``) or Benjamini–Yekutieli (``"by"``, any dependence) over the run's tests,
+        smallest p first."""
+        if not 0 < fdr < 1:
+            raise HyplibError(f"the false discovery rate must lie in (0, 1), e.g. 0.05, not {fdr}")
+        t = self.table.assign(q=q_values(self.table["p"].to_numpy(np.float64), method))
+        return t[t["q"] <= fdr].sort_values(["p", "score"], ascending=[True, False],
+                                            kind="stable").reset_index(drop=True)
 
     def top(self, k: int = 3, by: str = "auto") -> pd.DataFrame:
         """The ``k`` best units per (hypothesis, label, inspector, metric).
@@ -100,8 +117,9 @@ def as_list(scores) -> list:
     return scores if isinstance(scores, list) else [scores]
 
 
-def _frame(model: str, layer: str, inspector: str, s, columns) -> pd.DataFrame:
-    """The rows of one Scores: rows × columns flattened row-major."""
+def _frame(model: str, layer: str, inspector: str, s, columns, p) -> pd.DataFrame:
+    """The rows of one Scores (and their p-values, or None): rows × columns flattened
+    row-major."""
     rows, ncols = s.score.shape
     cols = s.columns if s.columns is not None else columns
     names = list(s.groups) if s.groups is not None else [str(u) for u in range(rows)]
@@ -115,4 +133,5 @@ def _frame(model: str, layer: str, inspector: str, s, columns) -> pd.DataFrame:
         **{key: getattr(s, field).detach().cpu().numpy().astype(np.float64).reshape(-1)
            for key, field in (("score", "score"), ("ci_low", "low"), ("ci_high", "high"),
                               ("n", "n"))},
+        "p": np.nan if p is None else np.asarray(p, dtype=np.float64).reshape(-1),
     })

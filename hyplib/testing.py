@@ -1,5 +1,5 @@
-"""Testing aids for hyplib and for pack authors: a planted model with known units, and running
-a study's quick mode through the CLI."""
+"""Testing aids for hyplib and for pack authors: a planted model with known units, the coverage
+of early-stopped intervals, and running a study's quick mode through the CLI."""
 from __future__ import annotations
 
 import json
@@ -78,6 +78,38 @@ def install_packs(root: Path, packs: dict[str, tuple[str, str]]) -> Path:
                     "--no-build-isolation", "--target", str(target), *sources],
                    check=True, capture_output=True)
     return target
+
+
+def random_texts(n: int, length: int, seed: int = 7):
+    """A data set of ``n`` texts of ``length`` characters drawn uniformly from letters of both
+    cases, digits and some punctuation."""
+    import datasets
+
+    rng = np.random.default_rng(seed)
+    alphabet = np.array(list("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789 ,.()"))
+    return datasets.Dataset.from_dict(
+        {"text": ["".join(rng.choice(alphabet, size=length)) for _ in range(n)]})
+
+
+def stopping_coverage(model, data, hypotheses, seeds, **kw):
+    """Early-stopped runs (one per seed, ``inspect(..., seed=s, **kw)``) against the full-data
+    scores: per run, the share of the records read and of the scores whose stop-time interval
+    holds the full-data score, and the largest move of a score (a pandas table)."""
+    import pandas as pd
+
+    from .engine import inspect
+
+    args = {k: v for k, v in kw.items() if k not in ("tolerance", "top_k")}
+    full = inspect(model, data, hypotheses, progress=False, **args).table
+    rows = []
+    for seed in seeds:
+        early = inspect(model, data, hypotheses, seed=seed, progress=False, **kw)
+        t = early.table
+        inside = (t["ci_low"] <= full["score"]) & (full["score"] <= t["ci_high"])
+        rows.append({"seed": seed, "read": early.meta["records"] / len(data),
+                     "stopped": early.meta["stopped"].startswith("converged"),
+                     "covered": inside.mean(), "max_move": (t["score"] - full["score"]).abs().max()})
+    return pd.DataFrame(rows)
 
 
 def ud_ewt_or_skip() -> Path:

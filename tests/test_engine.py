@@ -6,7 +6,7 @@ import pytest
 from hyplib.engine import inspect
 from hyplib.errors import HyplibError
 from hyplib.results import Result
-from hyplib.testing import DIGIT_UNIT, N_UNITS, UPPER_UNIT, PlantedModel
+from hyplib.testing import DIGIT_UNIT, N_UNITS, UPPER_UNIT, PlantedModel, random_texts
 
 from .conftest import char_kind, digit, upper
 
@@ -81,12 +81,7 @@ def test_sample_fraction(planted, records):
 
 
 def test_early_stopping_finds_the_same_top_units_on_a_minority(planted):
-    import datasets
-
-    rng = np.random.default_rng(7)
-    alphabet = np.array(list("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789 ,.()"))
-    data = datasets.Dataset.from_dict(
-        {"text": ["".join(rng.choice(alphabet, size=80)) for _ in range(2000)]})
+    data = random_texts(2000, 80)
     full = inspect(planted, data, [digit, upper], batch_size=16, progress=False)
     early = inspect(planted, data, [digit, upper], batch_size=16, tolerance=0.02, top_k=2,
                     progress=False)

@@ -144,7 +144,7 @@ class Probe:
         self.n_units, self.k = n_units, min(k, n_units)
         self.l1, self.l2, self.lr, self.minibatch, self.epochs = l1, l2, lr, minibatch, epochs
         self.holdout, self.mass, self.seed = holdout, mass, seed
-        self.z = _normal_quantile(confidence)
+        self.confidence = confidence
         widths = torch.tensor([len(h.classes) if h.kind == "categorical" else 2
                                for h in self.hyps])
         self.valid = (torch.arange(int(widths.max())) < widths[:, None]).to(self.device)
@@ -227,10 +227,15 @@ class Probe:
             return self.epochs
         return min(40, max(3, round(FIT_STEPS * self.minibatch / max(n, 1))))
 
+    @property
+    def z(self) -> float:
+        """The normal quantile of the intervals' ``confidence`` (which early stopping sets)."""
+        return _normal_quantile(self.confidence)
+
     def scores(self) -> list[Scores]:
-        if self._cache is None:
-            self._cache = self._scores()
-        return self._cache
+        if self._cache is None or self._cache[0] != self.confidence:
+            self._cache = (self.confidence, self._scores())
+        return self._cache[1]
 
     def _scores(self) -> list[Scores]:
         (xtr, ttr), (xte, tte) = self.train.rows(), self.test.rows()
@@ -349,7 +354,7 @@ class LinearProbe:
         self.n_units, self.k = n_units, min(k, n_units)
         self.l1, self.l2, self.iterations = l1, l2, iterations
         self.holdout, self.mass, self.seed = holdout, mass, seed
-        self.z = _normal_quantile(confidence)
+        self.confidence = confidence
         self.seen = 0
         self.train = CoMoments(n_units, len(self.columns), self.device)
         self.test = CoMoments(n_units, len(self.columns), self.device)
@@ -370,10 +375,15 @@ class LinearProbe:
         self.test.add(x[test], y[test])
         self.train.add(x[~test], y[~test])
 
+    @property
+    def z(self) -> float:
+        """The normal quantile of the intervals' ``confidence`` (which early stopping sets)."""
+        return _normal_quantile(self.confidence)
+
     def scores(self) -> list[Scores]:
-        if self._cache is None:
-            self._cache = self._scores()
-        return self._cache
+        if self._cache is None or self._cache[0] != self.confidence:
+            self._cache = (self.confidence, self._scores())
+        return self._cache[1]
 
     def _scores(self) -> list[Scores]:
         tr, n_hyp = self.train, len(self.columns)
