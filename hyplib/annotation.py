@@ -93,7 +93,9 @@ class LabelTable:
         return torch.from_numpy(y)
 
 
-def _label_batch(batch: dict[str, list], indices: list[int], hyp: Hypothesis) -> dict:
+def _label_batch(batch: dict[str, list], indices: list[int], hyp: Hypothesis,
+                 spans: list) -> dict:
+    """One hypothesis's labels of a batch, checked against the batch's ``spans`` of its level."""
     try:
         out = list(hyp.fn(batch))
     except Exception as exc:
@@ -102,7 +104,6 @@ def _label_batch(batch: dict[str, list], indices: list[int], hyp: Hypothesis) ->
     if len(out) != len(indices):
         raise AnnotationError(f"hypothesis {hyp.name!r} returned {len(out)} label sequences for "
                               f"a batch of {len(indices)} records")
-    spans = symbol_spans(batch, hyp.level)
     labels = []
     for i, (values, want) in enumerate(zip(out, spans)):
         try:
@@ -152,8 +153,10 @@ def annotate(data: datasets.Dataset, hypotheses: list[Hypothesis], batch_size: i
                 for lo in range(0, len(data), batch_size):
                     batch = data[lo:lo + batch_size]
                     indices = list(range(lo, min(lo + batch_size, len(data))))
+                    spans = {lv: symbol_spans(batch, lv) for lv in {h.level for h in missing}}
                     for h in missing:
-                        writers[h.name].write_batch(_label_batch(batch, indices, h))
+                        writers[h.name].write_batch(_label_batch(batch, indices, h,
+                                                                 spans[h.level]))
                     bar.update(len(indices))
             for h in missing:
                 writers[h.name].finalize()

@@ -18,7 +18,7 @@ def _list(args) -> int:
 
     cat = catalog()
     kinds = [args.what] if args.what != "all" else ["packs", "hypotheses", "inspectors", "models",
-                                                    "datasets"]
+                                                    "datasets", "generators"]
     for kind in kinds:
         print(f"{kind}:")
         if kind == "packs":
@@ -46,10 +46,27 @@ def _load_data(spec: str):
     return catalog().get("datasets", spec).load()
 
 
-def _inspect(args) -> int:
-    import pandas as pd
+def _params(items, flag: str, example: str) -> dict[str, dict]:
+    """``NAME.PARAM=VALUE`` items as {name: {param: value}} (values as Python literals, else
+    strings)."""
+    out: dict[str, dict] = {}
+    for item in items or []:
+        name, _, value = item.partition("=")
+        owner, _, key = name.partition(".")
+        if not key or not value:
+            raise HyplibError(f"{flag} {item!r}: write NAME.PARAM=VALUE, e.g. {example}")
+        try:
+            value = ast.literal_eval(value)
+        except (ValueError, SyntaxError):
+            pass  # a plain string
+        out.setdefault(owner, {})[key] = value
+    return out
 
-    from .engine import inspect
+
+def _run(args, run, **extra):
+    """Check the arguments, build the model and data they name, ``run(model, data,
+    inspectors=..., layers=..., **options)`` (inspect or discover), save and summarise the
+    result."""
     from .plugins import catalog
 
     check_pass(batch_size=args.batch_size, seed=args.seed, max_records=args.max_records,
@@ -59,29 +76,18 @@ def _inspect(args) -> int:
         check_out(args.out)
     cat = catalog()
     recipe = cat.get("models", args.model)
-    hypotheses = cat.select("hypotheses", args.hypotheses)
     inspectors = [cat.get("inspectors", name) for name in args.inspector]
-    inspector_args: dict[str, dict] = {}
-    for item in args.inspector_arg or []:
-        name, _, value = item.partition("=")
-        insp_name, _, key = name.partition(".")
-        if not key or not value:
-            raise HyplibError(f"--inspector-arg {item!r}: write INSPECTOR.PARAM=VALUE, e.g. probe.k=20")
-        try:
-            value = ast.literal_eval(value)
-        except (ValueError, SyntaxError):
-            pass  # a plain string
-        inspector_args.setdefault(insp_name, {})[key] = value
+    inspector_args = _params(args.inspector_arg, "--inspector-arg", "probe.k=20")
     for insp in inspectors:
         check_inspector_args(insp, inspector_args.get(insp.name, {}))
     data = _load_data(args.data)
     model = recipe.build(progress=not args.quiet)
-    result = inspect(model, data, hypotheses, inspectors, args.layer or None,
-                     inspector_args=inspector_args,
-                     batch_size=args.batch_size, device=args.device, seed=args.seed,
-                     max_records=args.max_records, sample=args.sample, tolerance=args.tolerance,
-                     top_k=args.top_k, pool=args.pool, precision=args.precision,
-                     behaviour_cache=args.behaviour_cache, progress=not args.quiet)
+    result = run(model, data, inspectors=inspectors, layers=args.layer or None,
+                 inspector_args=inspector_args,
+                 batch_size=args.batch_size, device=args.device, seed=args.seed,
+                 max_records=args.max_records, sample=args.sample, tolerance=args.tolerance,
+                 top_k=args.top_k, pool=args.pool, precision=args.precision,
+                 behaviour_cache=args.behaviour_cache, progress=not args.quiet, **extra)
     result.meta["sources"] = {"models": [args.model], "data": args.data}
     if args.out:
         print(f"wrote {result.save(args.out)}", file=sys.stderr)
@@ -89,6 +95,15 @@ def _inspect(args) -> int:
     print(f"{args.model} on {args.data}: {m['records']} of {m['records_total']} records "
           f"({m['stopped']}), {sum(m['symbols'].values())} symbols, {m['seconds']:.1f}s on "
           f"{m['device']}")
+    return result
+
+
+def _inspect(args) -> int:
+    from .engine import inspect
+    from .plugins import catalog
+
+    hypotheses = catalog().select("hypotheses", args.hypotheses)
+    result = _run(args, inspect, hypotheses=hypotheses)
     if args.fdr is not None:
         _show_discoveries(result, args.fdr, args.fdr_method, args.top)
         return 0
@@ -101,7 +116,10 @@ def _inspect(args) -> int:
     return 0
 
 
-def _show(rows: pd.DataFrame) -> None:
+def _show(rows) -> None:
+    """Result rows (a pandas table) with their intervals, p- and q-values."""
+    import pandas as pd
+
     rows = rows.assign(hypothesis=rows["hypothesis"]
                        + rows["label"].map(lambda s: f"={s}" if s else ""))
     cols = ["hypothesis", "inspector", "metric", "unit_name", "score", "ci_low", "ci_high", "p",
@@ -120,6 +138,19 @@ def _show_discoveries(result, fdr: float, method: str, top: int) -> None:
           f"({'Benjamini-Hochberg' if method == 'bh' else 'Benjamini-Yekutieli'}), "
           f"{found['unit_name'].nunique()} units, {found['hypothesis'].nunique()} hypotheses")
     _show(found.groupby(["hypothesis", "label"], sort=False).head(top))
+
+
+def _discover(args) -> int:
+    from .discover import discover
+
+    result = _run(args, discover, generators=args.generators, fdr=args.fdr,
+                  method=args.fdr_method, cap=args.cap, min_count=args.min_count,
+                  generator_args=_params(args.generator_arg, "--generator-arg",
+                                         "ngrams.n=(2,3,4)"))
+    made = ", ".join(f"{name} {n}" for name, n in result.meta["generated"].items())
+    print(f"generated {sum(result.meta['generated'].values())} hypotheses ({made})")
+    _show_discoveries(result, args.fdr, args.fdr_method, args.top)
+    return 0
 
 
 def _add_fdr(p: argparse.ArgumentParser, default: float | None) -> None:
@@ -157,6 +188,41 @@ def _repro(args) -> int:
     return 0
 
 
+def _pass_args(p: argparse.ArgumentParser) -> None:
+    """The arguments of one pass: model, layers, data, inspectors, sampling, stopping."""
+    p.add_argument("--model", required=True, help="model recipe name (see `hyplib list models`), "
+                   "or hf:PATH-OR-HUB-ID for a Hugging Face model")
+    p.add_argument("--layer", "--layers", action="extend", nargs="+", metavar="LAYER",
+                   help="dotted layer names, e.g. features.14 (default: the model's own choice)")
+    p.add_argument("--data", required=True, help="data set name or path (json/csv/parquet/txt)")
+    p.add_argument("--inspector", "--inspectors", nargs="+", default=["correlation"])
+    p.add_argument("--inspector-arg", action="append", metavar="INSPECTOR.PARAM=VALUE",
+                   help="an inspector's parameter, e.g. probe.k=20 or iou.quantile=0.99")
+    p.add_argument("--batch-size", type=int, default=32)
+    p.add_argument("--device", default="auto", help="auto (CUDA when present), cpu, cuda:0, ...")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--max-records", type=int, help="read at most N records (a seeded sample)")
+    p.add_argument("--sample", type=float, metavar="FRACTION",
+                   help="read this fraction of the records (a seeded sample)")
+    p.add_argument("--tolerance", type=float, help="stop once every score (or, with --top-k, "
+                   "the k best units per hypothesis) has an interval half-width below this; "
+                   "each check spends a share of the error rate, so the intervals hold "
+                   "whenever it stops")
+    p.add_argument("--top-k", type=int, help="with --tolerance: only the k best units must "
+                   "be known to the tolerance, and their set settled")
+    p.add_argument("--pool", default="first", choices=POOLS,
+                   help="how a symbol spanning several model positions gets its behaviour")
+    p.add_argument("--precision", default="float32",
+                   choices=PRECISIONS,
+                   help="the models' arithmetic: IEEE float32, TF32 matrix units (CUDA), or "
+                        "autocast to 16 bits (statistics stay float32/64)")
+    p.add_argument("--behaviour-cache", action="store_true",
+                   help="keep the behaviours on disk after a full pass; later queries on the "
+                        "same model, layers and data skip the model")
+    p.add_argument("--out", help="save the full table (.parquet or .csv)")
+    p.add_argument("--quiet", action="store_true", help="no progress bars")
+
+
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="hyplib", description=__doc__)
     p.add_argument("--version", action="version", version=f"hyplib {__version__}")
@@ -166,44 +232,33 @@ def parser() -> argparse.ArgumentParser:
 
     ls = sub.add_parser("list", help="installed packs, hypotheses, inspectors, models, data sets")
     ls.add_argument("what", nargs="?", default="all",
-                    choices=["all", "packs", "hypotheses", "inspectors", "models", "datasets"])
+                    choices=["all", "packs", "hypotheses", "inspectors", "models", "datasets",
+                             "generators"])
     ls.set_defaults(func=_list)
 
     ins = sub.add_parser("inspect", help="score a model's units against hypotheses")
-    ins.add_argument("--model", required=True, help="model recipe name (see `hyplib list models`), "
-                     "or hf:PATH-OR-HUB-ID for a Hugging Face model")
-    ins.add_argument("--layer", "--layers", action="extend", nargs="+", metavar="LAYER",
-                     help="dotted layer names, e.g. features.14 (default: the model's own choice)")
-    ins.add_argument("--data", required=True, help="data set name or path (json/csv/parquet/txt)")
+    _pass_args(ins)
     ins.add_argument("--hypotheses", nargs="+", required=True, metavar="GLOB",
                      help="hypothesis names or globs, e.g. 'grammar.python.*'")
-    ins.add_argument("--inspector", "--inspectors", nargs="+", default=["correlation"])
-    ins.add_argument("--inspector-arg", action="append", metavar="INSPECTOR.PARAM=VALUE",
-                     help="an inspector's parameter, e.g. probe.k=20 or iou.quantile=0.99")
-    ins.add_argument("--batch-size", type=int, default=32)
-    ins.add_argument("--device", default="auto", help="auto (CUDA when present), cpu, cuda:0, ...")
-    ins.add_argument("--seed", type=int, default=0)
-    ins.add_argument("--max-records", type=int, help="read at most N records (a seeded sample)")
-    ins.add_argument("--sample", type=float, metavar="FRACTION",
-                     help="read this fraction of the records (a seeded sample)")
-    ins.add_argument("--tolerance", type=float, help="stop once every score (or, with --top-k, "
-                     "the k best units per hypothesis) has an interval half-width below this; each check spends "
-                     "a share of the error rate, so the intervals hold whenever it stops")
-    ins.add_argument("--top-k", type=int, help="with --tolerance: only the k best units must "
-                     "be known to the tolerance, and their set settled")
-    ins.add_argument("--pool", default="first", choices=POOLS,
-                     help="how a symbol spanning several model positions gets its behaviour")
-    ins.add_argument("--precision", default="float32", choices=PRECISIONS,
-                     help="the models' arithmetic: IEEE float32, TF32 matrix units (CUDA), or "
-                          "autocast to 16 bits (statistics stay float32/64)")
-    ins.add_argument("--behaviour-cache", action="store_true",
-                     help="keep the behaviours on disk after a full pass; later queries on the "
-                          "same model, layers and data skip the model")
     ins.add_argument("--top", type=int, default=3, help="units shown per hypothesis")
     _add_fdr(ins, None)
-    ins.add_argument("--out", help="save the full table (.parquet or .csv)")
-    ins.add_argument("--quiet", action="store_true", help="no progress bars")
     ins.set_defaults(func=_inspect)
+
+    dis = sub.add_parser("discover", help="generate hypotheses from the data and report the "
+                         "unit-hypothesis pairs significant at a false discovery rate")
+    _pass_args(dis)
+    dis.add_argument("--generators", nargs="+", default=["*"], metavar="GLOB",
+                     help="generator names or globs (default: every one that applies to the "
+                          "data; see `hyplib list generators`)")
+    dis.add_argument("--generator-arg", action="append", metavar="GENERATOR.PARAM=VALUE",
+                     help="a generator's parameter, e.g. ngrams.n=(2,3,4)")
+    dis.add_argument("--cap", type=int, default=100, help="at most this many hypotheses per "
+                     "generator, the most frequent first")
+    dis.add_argument("--min-count", type=int, default=20,
+                     help="a generated hypothesis must label at least this many symbols")
+    dis.add_argument("--top", type=int, default=1, help="units shown per hypothesis")
+    _add_fdr(dis, 0.05)
+    dis.set_defaults(func=_discover)
 
     rep = sub.add_parser("repro", help="reproduce a published study, claim by claim")
     rep.add_argument("name", nargs="?", help="study name (see --list)")

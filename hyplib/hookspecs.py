@@ -11,6 +11,11 @@ def hyplib_hypotheses():
 
 
 @hookspec
+def hyplib_generators():
+    """Return a list of :class:`hyplib.generate.Generator`: makers of hypotheses from data."""
+
+
+@hookspec
 def hyplib_inspectors():
     """Return a list of inspector classes (see :class:`hyplib.types.Inspector`)."""
 

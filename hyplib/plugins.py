@@ -28,7 +28,8 @@ GROUP = "hyplib"
 ENV_VAR = "HYPLIB_PLUGINS"
 CORE = "hyplib"
 SINGULAR = {"hypotheses": "hypothesis", "inspectors": "inspector", "models": "model",
-            "datasets": "dataset", "studies": "study", "layers": "layer"}
+            "datasets": "dataset", "studies": "study", "layers": "layer",
+            "generators": "generator"}
 # The hook that contributes each kind of item.
 HOOKS = {
     "hypotheses": "hyplib_hypotheses",
@@ -36,6 +37,7 @@ HOOKS = {
     "models": "hyplib_models",
     "datasets": "hyplib_datasets",
     "studies": "hyplib_studies",
+    "generators": "hyplib_generators",
 }
 
 

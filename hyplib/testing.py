@@ -80,6 +80,35 @@ def install_packs(root: Path, packs: dict[str, tuple[str, str]]) -> Path:
     return target
 
 
+class SparsePlanted(nn.Module):
+    """``n_units`` units of independent standard-normal noise (drawn afresh on every call from
+    a seeded generator); unit ``u`` of ``planted`` adds ``strength`` where the character is
+    ``planted[u]``. Every other unit is independent of the input: a true null."""
+
+    def __init__(self, n_units: int, planted: dict[int, str], strength: float = 1.0,
+                 seed: int = 0):
+        super().__init__()
+        self.n_units, self.strength = n_units, strength
+        self.units = torch.tensor(list(planted), dtype=torch.long)
+        self.chars = torch.tensor([ord(c) for c in planted.values()], dtype=torch.long)
+        self.gen = torch.Generator().manual_seed(seed)
+        self.features = nn.Identity()
+
+    def forward(self, codes: torch.Tensor) -> torch.Tensor:
+        out = torch.randn(*codes.shape, self.n_units, generator=self.gen)
+        out[..., self.units] += self.strength * (codes[..., None] == self.chars).float()
+        return self.features(out.to(codes.device))
+
+
+class SparsePlantedModel(PlantedModel):
+    """A character model over :class:`SparsePlanted` (layer ``features``)."""
+
+    def __init__(self, n_units: int, planted: dict[int, str], strength: float = 1.0,
+                 seed: int = 0, name: str = "sparse"):
+        TextModel.__init__(self, name, SparsePlanted(n_units, planted, strength, seed),
+                           ("features",))
+
+
 def random_texts(n: int, length: int, seed: int = 7):
     """A data set of ``n`` texts of ``length`` characters drawn uniformly from letters of both
     cases, digits and some punctuation."""

@@ -7,8 +7,9 @@ One record per sentence, with the columns
 - ``words`` and ``word_spans``: the syntactic words and their ``[start, end)`` character spans
   in ``text`` (the parts of a multiword token such as "didn't" = "did" + "n't" split its surface
   form); multiword-token ranges (``3-4``) and empty nodes (``8.1``) are skipped;
-- ``upos``, ``xpos``, ``deprel`` (``"_"`` where the file has none), ``head`` (1-based word
-  index, 0 for the root) and ``sent_id``.
+- ``upos``, ``xpos``, ``deprel`` (``"_"`` where the file has none), ``feats`` (the FEATS
+  column as written, ``Number=Plur|Person=3``, or ``"_"``), ``head`` (1-based word index, 0
+  for the root) and ``sent_id``.
 
 The files are read from ``path``, else the folder ``$HYPLIB_UD_EWT``, else hyplib's cache,
 where they are downloaded once from the UD GitHub repository at release :data:`RELEASE` and
@@ -37,7 +38,7 @@ SHA256 = {
     "test": "e266e515a0a7547657ed3d90d9ba46487d6bd251f27ad4269d4e8a427c8555cd",
 }
 ENV = "HYPLIB_UD_EWT"
-COLUMNS = ("text", "words", "word_spans", "upos", "xpos", "head", "deprel", "sent_id")
+COLUMNS = ("text", "words", "word_spans", "upos", "xpos", "feats", "head", "deprel", "sent_id")
 
 
 def _fail(path: Path, line: int, message: str) -> NoReturn:
@@ -97,7 +98,13 @@ def _sentence(path: Path, block: list[tuple[int, str]]) -> dict:
             "xpos": [t["xpos"] or "_" for _, t in rows],
             "head": [t["head"] for _, t in rows],
             "deprel": [t["deprel"] or "_" for _, t in rows],
+            "feats": [_feats(t["feats"]) for _, t in rows],
             "sent_id": meta.get("sent_id", "")}
+
+
+def _feats(feats: dict | None) -> str:
+    """CoNLL-U FEATS as written: ``Number=Plur|Person=3``, ``_`` for none."""
+    return "|".join(f"{k}={v}" for k, v in feats.items()) if feats else "_"
 
 
 def _find_words(text: str, words: list[str]) -> list[list[int]] | None:

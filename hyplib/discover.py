@@ -1,0 +1,46 @@
+"""Discovery: generate hypotheses from the data, score every unit against them, and keep the
+unit–hypothesis pairs that are significant at a false discovery rate."""
+from __future__ import annotations
+
+from typing import Mapping, Sequence
+
+import datasets
+
+from .engine import inspect
+from .errors import HyplibError
+from .generate import Generator, generate
+from .models.vision import ImageModel
+from .results import Result
+from .types import Hypothesis
+
+TEXT_LEVELS, IMAGE_LEVELS = ("char", "word", "record"), ("pixel", "record")
+
+
+def discover(models, data: datasets.Dataset, generators: Sequence[str | Generator] = ("*",),
+             inspectors: Sequence[str | type] = ("correlation",), layers=None, *,
+             fdr: float = 0.05, method: str = "bh", cap: int = 100, min_count: int = 20,
+             generator_args: Mapping[str, Mapping] | None = None,
+             hypotheses: Sequence[Hypothesis | str] = (), **inspect_args) -> Result:
+    """Generate hypotheses (:func:`hyplib.generate.generate`; ``cap`` per generator, each
+    labelling at least ``min_count`` symbols), add ``hypotheses``, and :func:`~hyplib.inspect`
+    the models against all of them in one pass. The result's table has every score with its
+    ``p`` and ``q``; ``result.discoveries(fdr, method)`` are the significant pairs, and
+    ``meta`` says how many hypotheses each generator made (``generated``), how many tests
+    were made (``tests``) and how many were discoveries at ``fdr`` (``discoveries``).
+    Hypotheses of a level the models do not take (word-level ones for an image model) are
+    left out and counted in ``meta["skipped"]``."""
+    made = generate(data, generators, cap=cap, min_count=min_count, options=generator_args)
+    generated = [h for hs in made.values() for h in hs]
+    image = [isinstance(m, ImageModel) for m in (models if isinstance(models, (list, tuple))
+                                                 else [models])]
+    levels = IMAGE_LEVELS if all(image) else TEXT_LEVELS if not any(image) else ("record",)
+    usable = [h for h in generated if h.level in levels]
+    if not usable and not hypotheses:
+        raise HyplibError(f"the generators {sorted(made)} made no hypothesis the models take "
+                          f"(levels {list(levels)}): lower --min-count, or choose others")
+    result = inspect(models, data, usable + list(hypotheses), inspectors, layers, **inspect_args)
+    found = result.discoveries(fdr, method)
+    result.meta.update(generated={name: len(hs) for name, hs in made.items()},
+                       skipped=len(generated) - len(usable), fdr=fdr, fdr_method=method,
+                       discoveries=len(found), discovered_units=int(found["unit_name"].nunique()))
+    return result

@@ -1,0 +1,64 @@
+"""Discovery on a planted model: generated hypotheses, FDR control and power; the command."""
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from hyplib.data import python_stdlib
+from hyplib.discover import discover
+from hyplib.errors import HyplibError
+from hyplib.testing import SparsePlantedModel, random_texts
+
+PLANTED = dict(zip(range(0, 1000, 50), "abcdefghijKLMNOP0123"))  # 20 of 1,000 units
+
+
+def _run(seed: int, fdr: float = 0.05):
+    model = SparsePlantedModel(1000, PLANTED, strength=3.0, seed=seed)
+    data = random_texts(200, 60)  # the same hypotheses (annotated once); fresh noise per seed
+    return discover(model, data, ["chars", "charclass", "ngrams", "regex", "tokens"],
+                    fdr=fdr, cap=400, min_count=3, batch_size=64, seed=seed, progress=False)
+
+
+def test_false_discovery_rate_is_controlled_and_every_planted_unit_is_found():
+    fdp = []
+    for seed in range(5):
+        result = _run(seed)
+        assert 450 <= sum(result.meta["generated"].values()) <= 550
+        assert result.meta["tests"] == len(result.table.dropna(subset=["p"]))
+        found = result.discoveries(0.05)
+        false = ~found["unit"].isin(list(PLANTED))
+        fdp.append(false.mean() if len(found) else 0.0)
+        hits = set(zip(found["unit"], found["hypothesis"]))
+        assert all((u, f"auto.char.{c}") in hits for u, c in PLANTED.items()), seed
+        assert result.meta["discoveries"] == len(found)
+    fdp = np.array(fdp)
+    print("false discovery proportions:", fdp.round(4))
+    # BH holds E[FDP] <= 0.05 (times the share of true nulls); allow the mean's sampling error
+    assert fdp.mean() <= 0.05 + 2 * fdp.std(ddof=1) / np.sqrt(len(fdp)), fdp
+    assert fdp.max() < 0.2
+
+
+def test_discover_command_on_the_tiny_char_lstm(tmp_path):
+    python_stdlib(max_files=6).to_json(tmp_path / "source.jsonl")
+    run = subprocess.run([sys.executable, "-m", "hyplib.cli", "discover", "--model",
+                          "charlm-tiny", "--data", str(tmp_path / "source.jsonl"),
+                          "--generators", "tokens", "regex", "--cap", "20", "--quiet"],
+                         capture_output=True, text=True,
+                         env={**os.environ, "HYPLIB_PLUGINS": "grammar,generators,inspectors"})
+    assert run.returncode == 0, run.stderr
+    lines = run.stdout.splitlines()
+    assert lines[1].startswith("generated ") and "tokens 20, regex " in lines[1]
+    n_found, n_tests = (int(w) for w in lines[2].split()[:4:3])
+    assert lines[2].endswith("hypotheses") and 0 < n_found <= n_tests
+    assert lines[3].split() == ["hypothesis", "inspector", "metric", "unit_name", "score",
+                                "ci_low", "ci_high", "p", "q"]
+    assert all(float(row.split()[-1]) <= 0.05 for row in lines[4:])
+
+
+def test_no_generator_for_the_data():
+    data = random_texts(5, 10)
+    with pytest.raises(HyplibError, match=r"generator 'feats' reads the field\(s\) \['feats', "
+                                          r"'word_spans'\], which the data lack"):
+        discover(SparsePlantedModel(4, {}), data, ["feats"], progress=False)
