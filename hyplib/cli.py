@@ -126,8 +126,12 @@ def _show(rows) -> None:
             "q"]
     with pd.option_context("display.max_rows", None, "display.width", 200,
                            "display.float_format", "{:.3f}".format):
-        print(rows[cols].to_string(index=False, formatters={"p": "{:.2g}".format,
-                                                            "q": "{:.2g}".format}))
+        print(rows[cols].to_string(index=False, formatters={"p": _p_format, "q": _p_format}))
+
+
+def _p_format(p: float) -> str:
+    """A p- or q-value in two digits; below float64's smallest normal number, as a bound."""
+    return "<1e-307" if p < 1e-307 and p >= 0 else f"{p:.2g}"
 
 
 def _show_discoveries(result, fdr: float, method: str, top: int) -> None:

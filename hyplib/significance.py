@@ -68,20 +68,21 @@ def _numpy(t) -> np.ndarray:
     return t.detach().double().cpu().numpy() if isinstance(t, torch.Tensor) else np.asarray(t)
 
 
-def _t_from_r(r: np.ndarray, n: np.ndarray) -> np.ndarray:
+def r_test(r: np.ndarray, n: np.ndarray) -> np.ndarray:
+    """The two-sided p-value of Pearson's ``r`` on ``n`` pairs (t-test on n-2 df)."""
     with np.errstate(divide="ignore", invalid="ignore"):
         t = np.abs(r) * np.sqrt((n - 2) / (1 - r * r))
         return np.where(np.abs(r) >= 1, 0.0, 2 * stats.t.sf(t, n - 2))
 
 
 def _correlation(inspector, s: Scores) -> np.ndarray:
-    return _t_from_r(_numpy(s.score), _numpy(s.n))
+    return r_test(_numpy(s.score), _numpy(s.n))
 
 
 def _selectivity(inspector, s: Scores) -> np.ndarray:
     m = inspector.moments
     r = _numpy(m.xy / torch.sqrt(torch.outer(m.xx, m.yy)))
-    return _t_from_r(np.clip(r, -1, 1), float(m.n))
+    return r_test(np.clip(r, -1, 1), float(m.n))
 
 
 def _mann_whitney(inspector, s: Scores) -> np.ndarray:
