@@ -26,6 +26,8 @@ _EXPORTS = {
     "Encoded": "models", "TextModel": "models", "ImageModel": "models", "ModelRecipe": "models",
     "char_spans": "models",
     "Result": "results",
+    "Generator": "generate", "frequent": "generate", "generate": "generate",
+    "discover": "discover",
     "control_task": "control",
     "pick_device": "device", "model_precision": "device", "PRECISIONS": "settings",
     "symbol_spans": "align", "Upsampler": "align", "feature_map": "align", "POOLS": "settings",

@@ -9,7 +9,7 @@ import datasets
 from .engine import inspect
 from .errors import HyplibError
 from .generate import Generator, generate
-from .models.vision import ImageModel
+from .models import ImageModel
 from .results import Result
 from .types import Hypothesis
 

@@ -6,7 +6,7 @@ import sys
 import numpy as np
 import pytest
 
-from hyplib.data import python_stdlib
+from hyplib_zoo.stdlib import python_stdlib
 from hyplib.discover import discover
 from hyplib.errors import HyplibError
 from hyplib.testing import SparsePlantedModel, random_texts

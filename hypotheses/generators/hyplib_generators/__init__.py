@@ -2,8 +2,7 @@
 frequent character, character class, token, character n-gram and regex class
 (:mod:`.text`); per UD feature value, UPOS tag and relation (:mod:`.ud`); per grammar
 production (:mod:`.grammar`); per concept of a label map (:mod:`.concepts`)."""
-from hyplib import hookimpl
-from hyplib.generate import Generator
+from hyplib import Generator, hookimpl
 
 from . import concepts, grammar, text, ud
 

@@ -5,10 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from hyplib import Hypothesis, HyplibError
-from hyplib.annotate import annotate
-from hyplib.generate import frequent
-from hyplib.types import as_label_array
+from hyplib import Hypothesis, HyplibError, annotate, as_label_array, catalog, frequent
 
 from .text import VERSION, safe
 
@@ -17,7 +14,6 @@ def concepts(data, cap: int, min_count: int, hypothesis: Hypothesis | str = "",
              skip: tuple[str, ...] = ("-", "none", "background")) -> list[Hypothesis]:
     """The classes of ``hypothesis`` (an object or an installed name), except ``skip``."""
     if isinstance(hypothesis, str):
-        from hyplib.plugins import catalog
         hypothesis = catalog().get("hypotheses", hypothesis)
     if hypothesis.kind != "categorical":
         raise HyplibError(f"the concepts generator splits a categorical hypothesis into its "

@@ -11,8 +11,7 @@ import nltk
 import numpy as np
 from nltk import Tree
 
-from hyplib import Hypothesis, hypothesis
-from hyplib.generate import frequent
+from hyplib import Hypothesis, frequent, hypothesis
 
 from .text import VERSION, safe
 

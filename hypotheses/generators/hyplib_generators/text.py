@@ -11,8 +11,7 @@ from collections import Counter
 
 import numpy as np
 
-from hyplib import Hypothesis, hypothesis
-from hyplib.generate import frequent
+from hyplib import Hypothesis, frequent, hypothesis
 
 VERSION = "gen1"
 TOKEN = re.compile(r"\w+|[^\w\s]+")

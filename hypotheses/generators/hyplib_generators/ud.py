@@ -4,8 +4,7 @@ from __future__ import annotations
 
 from collections import Counter
 
-from hyplib import Hypothesis, hypothesis
-from hyplib.generate import frequent
+from hyplib import Hypothesis, frequent, hypothesis
 
 from .text import VERSION, safe
 

@@ -4,9 +4,8 @@ import numpy as np
 import pytest
 
 import hyplib
-from hyplib.annotate import annotate
-from hyplib.errors import HyplibError
-from hyplib.generate import generate
+import hyplib.annotation
+from hyplib import HyplibError, annotate, generate
 from hyplib.testing import ud_ewt_or_skip
 
 TEXTS = ["the cat sat on the mat.", "The dog ate 42 bones, then 7 more!",
@@ -63,7 +62,8 @@ def test_names_are_deterministic_and_labels_cached(text, monkeypatch):
         h.name for hs in again.values() for h in hs]
     hyps = first["tokens"]
     annotate(text, hyps, progress=False)
-    monkeypatch.setattr(hyplib.annotate, "_label_batch", lambda *a: pytest.fail("recomputed"))
+    monkeypatch.setattr(hyplib.annotation, "_label_batch",
+                        lambda *a: pytest.fail("recomputed"))
     annotate(text, again["tokens"], progress=False)  # same names and versions: from the cache
 
 
@@ -76,7 +76,7 @@ def test_character_classes(text):
 
 
 def test_word_level_tokens_feats_and_tags_on_ud_ewt():
-    from hyplib.ud import ud_english_ewt
+    from hyplib_zoo.ud import ud_english_ewt
 
     data = ud_english_ewt("dev", path=ud_ewt_or_skip()).select(range(300))
     made = generate(data, ["tokens", "feats", "ud"], cap=30, min_count=10)
