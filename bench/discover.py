@@ -5,7 +5,9 @@ For each (model, data) it builds the model (with the user's cache, where trained
 then, with ``$HYPLIB_CACHE`` pointed at a fresh temporary folder each time, times
 ``generate`` alone, ``inspect`` with the generated hypotheses passed by hand (annotation from
 cold, then the pass), and ``discover`` from scratch (generation, annotation, pass, p- and
-q-values); the p- and q-values of the table are also timed alone. Prints a Markdown table and
+q-values); the p- and q-values of the table are also timed alone. The char models get every
+generator that applies to their data, the word models ``tokens feats ud`` (a word model covers
+words, not the characters between them). Prints a Markdown table and
 writes ``bench/results/discover.md`` (``.csv`` beside it).
 
     python bench/discover.py [--max-records 400] [--models charlm wordlm]
@@ -31,6 +33,8 @@ from machine import machine
 OUT = Path(__file__).parent / "results"
 DATA = {"charlm": "python-stdlib", "charlm-tiny": "python-stdlib", "wordlm": "ud-english-ewt",
         "wordlm-tiny": "ud-english-ewt"}
+WORD = ("tokens", "feats", "ud")  # a word model covers words, not the spaces between them
+GENERATORS = {"charlm": ("*",), "charlm-tiny": ("*",), "wordlm": WORD, "wordlm-tiny": WORD}
 
 
 def timed(fn):
@@ -53,11 +57,11 @@ def bench(name: str, max_records: int | None) -> dict:
     kw = {"max_records": max_records, "progress": False, "device": "cpu"}
     try:
         with fresh_cache():
-            made, t_generate = timed(lambda: generate(data))
-            hyps = [h for hs in made.values() for h in hs if h.level in ("char", "word")]
+            made, t_generate = timed(lambda: generate(data, GENERATORS[name]))
+            hyps = [h for hs in made.values() for h in hs]
             by_hand, t_inspect = timed(lambda: inspect(model, data, hyps, **kw))
         with fresh_cache():
-            found, t_discover = timed(lambda: discover(model, data, **kw))
+            found, t_discover = timed(lambda: discover(model, data, GENERATORS[name], **kw))
     finally:
         os.environ.pop("HYPLIB_CACHE") if user_cache is None else os.environ.update(
             HYPLIB_CACHE=user_cache)

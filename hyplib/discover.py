@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Mapping, Sequence
 
 import datasets
+import numpy as np
 
 from .engine import inspect
 from .errors import HyplibError
@@ -27,13 +28,15 @@ def discover(models, data: datasets.Dataset, generators: Sequence[str | Generato
     ``p`` and ``q``; ``result.discoveries(fdr, method)`` are the significant pairs, and
     ``meta`` says how many hypotheses each generator made (``generated``), how many tests
     were made (``tests``) and how many were discoveries at ``fdr`` (``discoveries``).
-    Hypotheses of a level the models do not take (word-level ones for an image model) are
-    left out and counted in ``meta["skipped"]``."""
+    Hypotheses of a level the models do not take (word-level ones for an image model; char-level
+    ones for a text model whose positions leave characters of the first records uncovered, as
+    a word model leaves spaces) are left out and counted in ``meta["skipped"]``."""
     made = generate(data, generators, cap=cap, min_count=min_count, options=generator_args)
     generated = [h for hs in made.values() for h in hs]
-    image = [isinstance(m, ImageModel) for m in (models if isinstance(models, (list, tuple))
-                                                 else [models])]
+    image = [isinstance(m, ImageModel) for m in _as_list(models)]
     levels = IMAGE_LEVELS if all(image) else TEXT_LEVELS if not any(image) else ("record",)
+    if not any(image) and not all(_covers_characters(m, data) for m in _as_list(models)):
+        levels = tuple(lv for lv in levels if lv != "char")
     usable = [h for h in generated if h.level in levels]
     if not usable and not hypotheses:
         raise HyplibError(f"the generators {sorted(made)} made no hypothesis the models take "
@@ -44,3 +47,20 @@ def discover(models, data: datasets.Dataset, generators: Sequence[str | Generato
                        skipped=len(generated) - len(usable), fdr=fdr, fdr_method=method,
                        discoveries=len(found), discovered_units=int(found["unit_name"].nunique()))
     return result
+
+
+def _as_list(models) -> list:
+    return list(models) if isinstance(models, (list, tuple)) else [models]
+
+
+def _covers_characters(model, data: datasets.Dataset, n: int = 8) -> bool:
+    """Whether every character of the first ``n`` records lies in some model position."""
+    texts = data[:n][getattr(model, "field", "text")]
+    spans = model.encode(texts).spans
+    for text, rows in zip(texts, spans):
+        rows = rows[rows[:, 0] >= 0]
+        starts = np.bincount(rows[:, 0], minlength=len(text) + 1)
+        ends = np.bincount(rows[:, 1], minlength=len(text) + 1)
+        if (np.cumsum(starts - ends)[:len(text)] <= 0).any():
+            return False
+    return True

@@ -58,6 +58,24 @@ def test_discover_command_on_the_tiny_char_lstm(tmp_path):
     assert q and all(v == "<1e-307" or float(v) <= 0.05 for v in q)
 
 
+class _NoSpaces(SparsePlantedModel):
+    """A model with no position on spaces, as a word model has."""
+
+    def encode(self, texts):
+        enc = super().encode(texts)
+        for i, t in enumerate(texts):
+            enc.spans[i, [j for j, c in enumerate(t) if c == " "]] = -1
+        return enc
+
+
+def test_char_level_hypotheses_are_left_out_for_a_model_that_skips_characters():
+    data = random_texts(20, 30)
+    both = dict(generators=["chars"], cap=5, min_count=1, progress=False)
+    assert discover(SparsePlantedModel(4, {}), data, **both).meta["skipped"] == 0
+    with pytest.raises(HyplibError, match="made no hypothesis the models take"):
+        discover(_NoSpaces(4, {}), data, **both)
+
+
 def test_no_generator_for_the_data():
     data = random_texts(5, 10)
     with pytest.raises(HyplibError, match=r"generator 'feats' reads the field\(s\) \['feats', "
