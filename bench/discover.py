@@ -23,9 +23,9 @@ from pathlib import Path
 import pandas as pd
 import torch
 
-from hyplib.discover import discover
+from hyplib.discovery import discover
 from hyplib.engine import inspect
-from hyplib.generate import generate
+from hyplib.generation import generate
 from hyplib.plugins import catalog
 from hyplib.significance import q_values, r_test
 from machine import machine

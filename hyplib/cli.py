@@ -145,7 +145,7 @@ def _show_discoveries(result, fdr: float, method: str, top: int) -> None:
 
 
 def _discover(args) -> int:
-    from .discover import discover
+    from .discovery import discover
 
     result = _run(args, discover, generators=args.generators, fdr=args.fdr,
                   method=args.fdr_method, cap=args.cap, min_count=args.min_count,

@@ -12,7 +12,7 @@ def hyplib_hypotheses():
 
 @hookspec
 def hyplib_generators():
-    """Return a list of :class:`hyplib.generate.Generator`: makers of hypotheses from data."""
+    """Return a list of :class:`hyplib.generation.Generator`: makers of hypotheses from data."""
 
 
 @hookspec

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from hyplib_zoo.stdlib import python_stdlib
-from hyplib.discover import discover
+from hyplib.discovery import discover
 from hyplib.errors import HyplibError
 from hyplib.testing import SparsePlantedModel, random_texts
 

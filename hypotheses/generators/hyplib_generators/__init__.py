@@ -1,4 +1,4 @@
-"""Hypothesis generators (see :mod:`hyplib.generate`): from a data set, one hypothesis per
+"""Hypothesis generators (see :mod:`hyplib.generation`): from a data set, one hypothesis per
 frequent character, character class, token, character n-gram and regex class
 (:mod:`.text`); per UD feature value, UPOS tag and relation (:mod:`.ud`); per grammar
 production (:mod:`.grammar`); per concept of a label map (:mod:`.concepts`)."""

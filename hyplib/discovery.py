@@ -9,7 +9,7 @@ import numpy as np
 
 from .engine import inspect
 from .errors import HyplibError
-from .generate import Generator, generate
+from .generation import Generator, generate
 from .models import ImageModel
 from .results import Result
 from .types import Hypothesis
@@ -22,7 +22,7 @@ def discover(models, data: datasets.Dataset, generators: Sequence[str | Generato
              fdr: float = 0.05, method: str = "bh", cap: int = 100, min_count: int = 20,
              generator_args: Mapping[str, Mapping] | None = None,
              hypotheses: Sequence[Hypothesis | str] = (), **inspect_args) -> Result:
-    """Generate hypotheses (:func:`hyplib.generate.generate`; ``cap`` per generator, each
+    """Generate hypotheses (:func:`hyplib.generation.generate`; ``cap`` per generator, each
     labelling at least ``min_count`` symbols), add ``hypotheses``, and :func:`~hyplib.inspect`
     the models against all of them in one pass. The result's table has every score with its
     ``p`` and ``q``; ``result.discoveries(fdr, method)`` are the significant pairs, and
