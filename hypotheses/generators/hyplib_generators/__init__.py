@@ -26,7 +26,7 @@ def hyplib_generators():
                   "one per UPOS tag and dependency relation: auto.upos.NOUN, auto.deprel.nsubj"),
         Generator("grammar", grammar.productions, ("tree", "word_spans"),
                   "one per production in the records' parse trees (their tree field), or of "
-                  "those an NLTK grammar has: auto.rule.NP->Det_N"),
+                  "those an NLTK grammar has: auto.rule.NP=Det+N"),
         Generator("concepts", concepts.concepts, (),
                   "one per class of a categorical hypothesis (a label map): auto.concept.sky",
                   needs=("hypothesis",)),

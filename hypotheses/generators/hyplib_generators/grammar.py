@@ -17,9 +17,9 @@ from .text import VERSION, safe
 
 
 def rule_name(p: nltk.grammar.Production) -> str:
-    """``NP -> Det N`` as ``NP->Det_N`` (terminals quoted)."""
-    rhs = "_".join(str(s) if isinstance(s, nltk.Nonterminal) else repr(s) for s in p.rhs())
-    return f"{p.lhs()}->{rhs}"
+    """``NP -> Det N`` as ``NP=Det+N`` (terminals quoted)."""
+    rhs = "+".join(str(s) if isinstance(s, nltk.Nonterminal) else repr(s) for s in p.rhs())
+    return f"{p.lhs()}={rhs}"
 
 
 @functools.lru_cache(maxsize=1 << 14)
@@ -44,7 +44,7 @@ def _spans(tree: str) -> tuple[int, dict[str, np.ndarray]]:
 
 def productions(data, cap: int, min_count: int, grammar: nltk.CFG | str | None = None
                 ) -> list[Hypothesis]:
-    """``auto.rule.NP->Det_N`` for each non-lexical production covering at least
+    """``auto.rule.NP=Det+N`` for each non-lexical production covering at least
     ``min_count`` words (of ``grammar`` when given: an ``nltk.CFG`` or its text)."""
     if isinstance(grammar, str):
         grammar = nltk.CFG.fromstring(grammar)

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import functools
 import re
+import string
 import unicodedata
 from collections import Counter
 
@@ -14,6 +15,7 @@ import numpy as np
 from hyplib import Hypothesis, frequent, hypothesis
 
 VERSION = "gen1"
+MAX_TOKEN = 24  # longer tokens are not counted (a name holds at most 200 characters)
 TOKEN = re.compile(r"\w+|[^\w\s]+")
 REGEXES = {  # name: pattern; every character of a match is labelled
     "number": r"\b\d+(?:\.\d+)?\b",
@@ -35,11 +37,13 @@ REGEXES = {  # name: pattern; every character of a match is labelled
 }
 
 
+NAME_CHARS = frozenset(string.ascii_letters + string.digits + "_.:=+-(),")
+
+
 def safe(s: str) -> str:
-    """``s`` as a name part: printable ASCII as is, except ``/``, ``\\`` and ``*?[]`` (which
-    a path or a glob would read), everything else as ``U+XXXX``."""
-    return "".join(c if " " < c < "\x7f" and c not in "/\\*?[]" else f"U+{ord(c):04X}"
-                   for c in s)
+    """``s`` as a name part: the characters a hypothesis name allows as they are (except
+    ``[]``, which a glob would read), every other one as ``U+XXXX``."""
+    return "".join(c if c in NAME_CHARS else f"U+{ord(c):04X}" for c in s)
 
 
 @functools.lru_cache(maxsize=4096)
@@ -119,10 +123,10 @@ def tokens(data, cap: int, min_count: int) -> list[Hypothesis]:
     counts = Counter()
     if {"words", "word_spans"} <= set(data.column_names):
         for words in data["words"]:
-            counts.update(words)
+            counts.update(w for w in words if len(w) <= MAX_TOKEN)
         return [_word_is(t) for t in frequent(counts, cap, min_count)]
     for text in data["text"]:
-        counts.update({t: len(s[0]) for t, s in _tokens(text).items()})
+        counts.update({t: len(s[0]) for t, s in _tokens(text).items() if len(t) <= MAX_TOKEN})
     return [_token_chars(t) for t in frequent(counts, cap, min_count)]
 
 

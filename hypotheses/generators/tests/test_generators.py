@@ -102,14 +102,14 @@ def test_one_hypothesis_per_grammar_production():
     data = datasets.Dataset.from_dict({"text": [" ".join(w) for w in words], "words": words,
                                        "word_spans": spans, "tree": trees})
     hyps = {h.name: h for h in _made(data, "grammar", min_count=3)}
-    assert set(hyps) == {"auto.rule.S->NP_VP", "auto.rule.NP->Det_N", "auto.rule.VP->V_NP",
-                         "auto.rule.VP->V"}
-    got = _labels(data, [hyps["auto.rule.VP->V_NP"], hyps["auto.rule.NP->Det_N"]])
-    np.testing.assert_array_equal(got["auto.rule.VP->V_NP"][0], [0, 0, 1, 1, 1])
-    np.testing.assert_array_equal(got["auto.rule.NP->Det_N"][1], [1, 1, 0])
+    assert set(hyps) == {"auto.rule.S=NP+VP", "auto.rule.NP=Det+N", "auto.rule.VP=V+NP",
+                         "auto.rule.VP=V"}
+    got = _labels(data, [hyps["auto.rule.VP=V+NP"], hyps["auto.rule.NP=Det+N"]])
+    np.testing.assert_array_equal(got["auto.rule.VP=V+NP"][0], [0, 0, 1, 1, 1])
+    np.testing.assert_array_equal(got["auto.rule.NP=Det+N"][1], [1, 1, 0])
     only = generate(data, ["grammar"], min_count=1, options={"grammar": {
         "grammar": "S -> NP VP\nNP -> Det N\nDet -> 'a'"}})["grammar"]
-    assert [h.name for h in only] == ["auto.rule.S->NP_VP", "auto.rule.NP->Det_N"]
+    assert [h.name for h in only] == ["auto.rule.S=NP+VP", "auto.rule.NP=Det+N"]
 
 
 def test_one_hypothesis_per_concept_of_a_label_map():
