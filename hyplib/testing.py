@@ -1,5 +1,6 @@
 """Testing aids for hyplib and for pack authors: a planted model with known units, the coverage
-of early-stopped intervals, and running a study's quick mode through the CLI."""
+of early-stopped intervals, running a study's quick mode through the CLI, and the merge
+contract every inspector must meet."""
 from __future__ import annotations
 
 import json
@@ -13,6 +14,8 @@ import torch
 from torch import nn
 
 from .models import Encoded, TextModel, char_spans
+from .scale.states import fork, receive, settled, ship
+from .types import Scores
 
 DIGIT_UNIT, UPPER_UNIT, N_UNITS = 3, 7, 12
 
@@ -162,3 +165,54 @@ def quick_study(name: str, out: Path, *args: str) -> tuple[dict, Path, str]:
     assert run.returncode == 0, f"hyplib repro {name} --quick failed:\n{run.stderr[-4000:]}"
     folder = Path(out) / name
     return json.loads((folder / "claims.json").read_text()), folder, run.stdout
+
+
+def sharded(make, x: torch.Tensor, y: torch.Tensor, cuts, batch: int = 97, parallel: int = 2):
+    """``(merged, whole)``: inspectors from ``make()`` over the rows ``x``, ``y`` (symbols ×
+    units, symbols × columns), ``whole`` updated on all rows in one pass, ``merged`` built as
+    :mod:`hyplib.scale` builds it. The rows are cut at ``cuts`` into parts; the first part
+    runs from a fresh inspector, each later one from a fork of the merged state at its
+    offset; while that state is not ``settled`` the parts go one at a time, then
+    ``parallel`` at once from the same state; every fork and part travels as a state dict
+    (:func:`~hyplib.scale.states.ship`), and parts merge back in stream order."""
+    bounds = [0, *sorted(set(int(c) for c in cuts if 0 < c < len(x))), len(x)]
+    parts = list(zip(bounds[:-1], bounds[1:]))
+    whole = _fed(make(), x, y, 0, len(x), batch)
+    merged = receive(make, ship(_fed(make(), x, y, *parts[0], batch)))
+    i = 1
+    while i < len(parts):
+        width = parallel if settled(merged) else 1
+        done = [_fed(receive(make, ship(fork(merged, make, lo))), x, y, lo, hi, batch)
+                for lo, hi in parts[i:i + width]]
+        for part in done:
+            merged.merge(receive(make, ship(part)))
+        i += width
+    return merged, whole
+
+
+def _fed(inspector, x, y, lo, hi, batch):
+    for i in range(lo, hi, batch):
+        inspector.update(x[i:min(i + batch, hi)], y[i:min(i + batch, hi)])
+    return inspector
+
+
+def check_merge(make, x: torch.Tensor, y: torch.Tensor, cuts, rtol: float = 1e-9,
+                atol: float = 1e-9, **kw) -> tuple:
+    """Assert that an inspector merged from shards (:func:`sharded`) scores as one pass over
+    all rows: every metric's score, interval and ``n``, to ``rtol``/``atol``. Returns
+    ``(merged, whole)`` for further checks."""
+    merged, whole = sharded(make, x, y, cuts, **kw)
+    assert_scores_close(merged.scores(), whole.scores(), rtol, atol)
+    return merged, whole
+
+
+def assert_scores_close(got, want, rtol: float = 1e-9, atol: float = 1e-9) -> None:
+    """Every metric of ``got`` equals ``want``'s (score, interval, n), NaN where it is NaN."""
+    got, want = ([s] if isinstance(s, Scores) else s for s in (got, want))
+    assert [s.metric for s in got] == [s.metric for s in want]
+    for a, b in zip(got, want):
+        for field in ("score", "low", "high", "n"):
+            torch.testing.assert_close(torch.as_tensor(getattr(a, field)).double(),
+                                       torch.as_tensor(getattr(b, field)).double(),
+                                       rtol=rtol, atol=atol, equal_nan=True,
+                                       msg=lambda m: f"{a.metric} {field}: {m}")

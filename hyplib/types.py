@@ -137,6 +137,23 @@ class Inspector(Protocol):
     float32; a categorical hypothesis is one-hot over its ``columns``) on the device, then
     reads :meth:`scores`. ``rank_by_abs`` says whether a unit's rank goes by |score|
     (correlations) or by score.
+
+    **Mergeable state** (what lets a pass be cut into shards, :mod:`hyplib.scale`):
+
+    - :meth:`state_dict` holds tensors, numbers, lists and dicts of them, nothing else;
+      :meth:`load_state_dict` restores it into an inspector made with the same arguments.
+    - :meth:`merge` adds ``other``'s statistics, ``other`` being an inspector of the same
+      arguments that saw a *later* part of the same stream. ``a.merge(b)`` must score as one
+      inspector updated on ``a``'s symbols then ``b``'s: exactly up to float rounding for
+      sums and moments, within the stated bound for sketches; :func:`hyplib.testing.
+      check_merge` tests this.
+    - :meth:`to` moves the state to a device and returns the inspector.
+    - Optional, for inspectors whose state depends on the stream's order (edges learned from
+      the first symbols, hashes of stream positions): ``fork(offset)`` returns an empty
+      inspector that continues this one's stream at global symbol ``offset`` (with any
+      parameters learned so far), and a ``settled`` attribute says whether later parts may
+      now run in parallel (False while, say, histogram edges are still being learned). An
+      inspector without ``fork`` is forked by making a fresh one with the same arguments.
     """
 
     name: str
@@ -154,6 +171,10 @@ class Inspector(Protocol):
     def state_dict(self) -> dict: ...
 
     def load_state_dict(self, state: dict) -> None: ...
+
+    def merge(self, other: "Inspector") -> None: ...
+
+    def to(self, device: Any) -> "Inspector": ...
 
 
 def as_label_array(values: Any, hyp: Hypothesis) -> np.ndarray:

@@ -53,6 +53,13 @@ class Correlation:
     def load_state_dict(self, state: dict) -> None:
         self.moments.load_state_dict(state)
 
+    def merge(self, other: "Correlation") -> None:
+        self.moments.merge(other.moments)
+
+    def to(self, device) -> "Correlation":
+        self.moments.to(device)
+        return self
+
 
 def _normal_quantile(confidence: float) -> float:
     """The two-sided standard-normal quantile for ``confidence`` (1.96 for 0.95)."""

@@ -2,6 +2,7 @@
 the base of the inspectors scored from them."""
 from __future__ import annotations
 
+import copy
 from typing import NamedTuple
 
 import numpy as np
@@ -32,11 +33,12 @@ class LabelHistogram:
     symbols of the stream, whatever the batching, or of the rows offered to :meth:`calibrate`
     before the stream (the engine offers a sample of records that does not depend on the
     pass's seed, so a full pass's edges, and counts, are the same for every seed). Until
-    ``warmup`` symbols have been seen their rows are kept (``warmup × (units + columns)`` floats on the device), and :meth:`tally` bins them
-    with provisional edges from all of them. Bin ``b`` holds ``(e[b-1], e[b]]`` (``e[-1] =
+    ``warmup`` symbols have been seen their rows are kept (``warmup × (units + columns)``
+    floats on the device), and :meth:`tally` bins them with provisional edges from all of them. Bin ``b`` holds ``(e[b-1], e[b]]`` (``e[-1] =
     -inf``, ``e[B-1] = +inf``), so the count above any edge is exact. A label is positive
-    where it exceeds 0.5. Counts are float64 (exact to 2**53); states with equal edges merge
-    by adding counts and taking the extremes of the extents. With ``extents=False`` the
+    where it exceeds 0.5. Counts are float64 (exact to 2**53). A later part of the stream is
+    counted by a :meth:`fork` (the same edges, or the rows to set them from) and
+    merged back exactly (:meth:`merge`): counts add, extents widen. With ``extents=False`` the
     extents are not tracked (they stay ±inf), which saves a scatter per symbol and unit.
     """
 
@@ -54,6 +56,7 @@ class LabelHistogram:
                             torch.full((n_units, nb), torch.inf, device=device),
                             torch.full((n_units, nb), -torch.inf, device=device))
         self._buf: list[tuple[torch.Tensor, torch.Tensor]] = []
+        self._prefix = self._tally.edges.new_zeros(0, n_units)
         self._cal: list[torch.Tensor] = []
 
     def calibrate(self, x: torch.Tensor) -> bool:
@@ -67,10 +70,14 @@ class LabelHistogram:
             have += len(self._cal[-1])
         return not self.ready and have < self.warmup
 
-    def update(self, x: torch.Tensor, y: torch.Tensor) -> None:
+    def _calibrated(self) -> None:
+        """Set the edges from the rows offered to :meth:`calibrate`, if any (counting none)."""
         if self._cal and not self.ready:
             self._tally.edges.copy_(_edges(torch.cat(self._cal), self.levels))
             self.ready, self._cal = True, []
+
+    def update(self, x: torch.Tensor, y: torch.Tensor) -> None:
+        self._calibrated()
         if x.shape[0] == 0:
             return
         self.seen += x.shape[0]
@@ -78,19 +85,27 @@ class LabelHistogram:
             _add(self._tally, x, y, self.extents)
             return
         self._buf.append((x.float(), y))
-        if self.seen >= self.warmup:
-            bx, by = self._buffer()
-            self._tally.edges.copy_(_edges(bx[:self.warmup], self.levels))
-            self.ready = True
-            self._buf = []
-            _add(self._tally, bx, by, self.extents)
+        self._settle()
+
+    def _settle(self) -> None:
+        """Set the edges once the stream's first ``warmup`` symbols are here, and count the
+        buffered rows."""
+        if self.ready or self._prefix.shape[0] + self.seen < self.warmup:
+            return
+        bx, by = self._buffer()
+        first = torch.cat([self._prefix, bx])[:self.warmup]
+        self._tally.edges.copy_(_edges(first, self.levels))
+        self.ready = True
+        self._buf, self._prefix = [], self._prefix[:0]
+        _add(self._tally, bx, by, self.extents)
 
     def tally(self) -> Tally:
         """The histograms so far (before ``warmup`` symbols: with provisional edges)."""
         if self.ready or not self._buf:
             return self._tally
         bx, by = self._buffer()
-        t = Tally(_edges(bx, self.levels), *(torch.zeros_like(v) for v in self._tally[1:]))
+        t = Tally(_edges(torch.cat([self._prefix, bx]), self.levels),
+                  *(torch.zeros_like(v) for v in self._tally[1:]))
         t.low.fill_(torch.inf)
         t.high.fill_(-torch.inf)
         _add(t, bx, by, self.extents)
@@ -99,18 +114,84 @@ class LabelHistogram:
     def _buffer(self) -> tuple[torch.Tensor, torch.Tensor]:
         return torch.cat([b[0] for b in self._buf]), torch.cat([b[1] for b in self._buf])
 
+    def fork(self) -> LabelHistogram:
+        """An empty histogram for a later part of this stream: this one's edges, or while
+        they are not set yet, this one's rows as the ``prefix`` they will be set from (those
+        rows are not counted again)."""
+        self._calibrated()
+        units, nb, nc = self._tally.counts.shape
+        new = LabelHistogram(units, nc - 1, self.levels, self.warmup, self._tally.edges.device,
+                             self.extents)
+        new.ready = self.ready
+        new._tally.edges.copy_(self._tally.edges)
+        if not self.ready:
+            new._prefix = torch.cat([self._prefix] + [b[0] for b in self._buf])
+        return new
+
+    def merge(self, other: LabelHistogram) -> None:
+        """Add ``other``'s symbols, a later part of the same stream (made by :meth:`fork`,
+        or a histogram whose edges equal this one's). Exact: counts add, extents widen, and
+        rows still buffered on either side are counted with the edges set."""
+        self._calibrated()
+        other._calibrated()
+        if other.seen == 0:
+            return
+        if not torch.equal(self.levels, other.levels) or self.warmup != other.warmup:
+            raise ValueError("cannot merge histograms with different levels or warm-up")
+        theirs = [(x.to(self._prefix.device), y.to(self._prefix.device)) for x, y in other._buf]
+        if other.ready and not self.ready:
+            mine = self._buf
+            self._tally = Tally(*(v.to(self._prefix.device).clone() for v in other._tally))
+            self._buf, self.ready = [], True
+            for x, y in mine:
+                _add(self._tally, x, y, self.extents)
+        elif other.ready:
+            if not torch.equal(self._tally.edges, other._tally.edges.to(self._prefix.device)):
+                raise ValueError("cannot merge histograms whose edges differ: make the later "
+                                 "part's histogram with fork() from a state whose edges are set")
+            self._tally.counts.add_(other._tally.counts.to(self._prefix.device))
+            torch.minimum(self._tally.low, other._tally.low.to(self._prefix.device),
+                          out=self._tally.low)
+            torch.maximum(self._tally.high, other._tally.high.to(self._prefix.device),
+                          out=self._tally.high)
+        self.seen += other.seen
+        if self.ready:
+            for x, y in theirs:
+                _add(self._tally, x, y, self.extents)
+        else:
+            self._buf += theirs
+            self._settle()
+
+    def to(self, device) -> LabelHistogram:
+        self._tally = Tally(*(v.to(device) for v in self._tally))
+        self._buf = [(x.to(device), y.to(device)) for x, y in self._buf]
+        self._prefix = self._prefix.to(device)
+        return self
+
     def state_dict(self) -> dict:
+        """Tensors and numbers; the tally's counts and extents are ``None`` while nothing is
+        counted (a fork's state is its edges only)."""
         bx, by = self._buffer() if self._buf else (None, None)
-        return {"seen": self.seen, "ready": self.ready, **self._tally._asdict(),
-                "buffer_x": bx, "buffer_y": by}
+        self._calibrated()
+        counted = self.ready and self.seen > 0
+        return {"seen": self.seen, "ready": self.ready, "edges": self._tally.edges,
+                **{k: v if counted else None
+                   for k, v in self._tally._asdict().items() if k != "edges"},
+                "buffer_x": bx, "buffer_y": by, "prefix_x": self._prefix}
 
     def load_state_dict(self, state: dict) -> None:
         self.seen, self.ready = int(state["seen"]), bool(state["ready"])
+        empty = {"counts": 0.0, "low": torch.inf, "high": -torch.inf}
         for key, value in self._tally._asdict().items():
-            value.copy_(state[key])
+            if state.get(key) is None:
+                value.fill_(empty[key])
+            else:
+                value.copy_(state[key])
         dev = self._tally.counts.device
         bx = state["buffer_x"]
         self._buf = [] if bx is None else [(bx.to(dev), state["buffer_y"].to(dev))]
+        prefix = state.get("prefix_x")
+        self._prefix = self._prefix[:0] if prefix is None else prefix.to(dev)
 
 
 class HistogramInspector:
@@ -137,6 +218,24 @@ class HistogramInspector:
 
     def update(self, x: torch.Tensor, y: torch.Tensor) -> None:
         self.hist.update(x, y)
+
+    @property
+    def settled(self) -> bool:
+        """Whether the bins' edges are set: until then a later part of the stream must wait
+        for this one (the edges come from the stream's first ``warmup`` symbols)."""
+        return self.hist.ready or bool(self.hist._cal)
+
+    def fork(self, offset: int = 0) -> HistogramInspector:
+        new = copy.copy(self)
+        new.hist = self.hist.fork()
+        return new
+
+    def merge(self, other: HistogramInspector) -> None:
+        self.hist.merge(other.hist)
+
+    def to(self, device) -> HistogramInspector:
+        self.hist.to(device)
+        return self
 
     def state_dict(self) -> dict:
         return self.hist.state_dict()

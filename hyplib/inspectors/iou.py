@@ -108,6 +108,20 @@ class IoU(HistogramInspector):
                 Scores(*((v > self.detect).double() for v in (iou, low, high)), n,
                        "detector")]
 
+    def fork(self, offset: int = 0) -> IoU:
+        new = super().fork(offset)
+        new.sketch = self.sketch.empty(seed=self.sketch.seed + 1 + offset)
+        return new
+
+    def merge(self, other: IoU) -> None:
+        super().merge(other)
+        self.sketch.merge(other.sketch)
+
+    def to(self, device) -> IoU:
+        super().to(device)
+        self.sketch.to(device)
+        return self
+
     def state_dict(self) -> dict:
         return {"histogram": super().state_dict(), "sketch": self.sketch.state_dict()}
 

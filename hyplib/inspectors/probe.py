@@ -8,6 +8,7 @@ variance of the training symbols, so the regularisation and the weights used for
 """
 from __future__ import annotations
 
+import copy
 import math
 
 import torch
@@ -87,6 +88,19 @@ class _Heads:
         new.w, new.b = self.w.clone(), self.b.clone()
         new.reset_optimiser()
         return new
+
+    def average(self, other: "_Heads", weight: float) -> None:
+        """Move the weights and the optimiser's moments to ``(1 - weight)·self + weight·other``."""
+        for mine, theirs in zip([self.w, self.b, *self.m, *self.v],
+                                [other.w, other.b, *other.m, *other.v]):
+            mine.lerp_(theirs.to(mine.device), weight)
+        self.t = max(self.t, other.t)
+
+    def to(self, device) -> "_Heads":
+        self.w, self.b, self.valid = self.w.to(device), self.b.to(device), self.valid.to(device)
+        self.idx = None if self.idx is None else self.idx.to(device)
+        self.m, self.v = [t.to(device) for t in self.m], [t.to(device) for t in self.v]
+        return self
 
     def state_dict(self) -> dict:
         return {"w": self.w, "b": self.b, "t": self.t, "m": list(self.m), "v": list(self.v)}
@@ -320,6 +334,43 @@ class Probe:
         self.test.load_state_dict(state["test"])
         self._cache = None
 
+    def fork(self, offset: int) -> Probe:
+        """An empty probe for the part of the stream from symbol ``offset`` on: its held-out
+        split and samples hash the global positions; it keeps streaming from this probe's
+        weights (and optimiser state)."""
+        new = copy.copy(self)
+        new.seen, new._cache = offset, None
+        new.moments, new.counts = self.moments.empty(), torch.zeros_like(self.counts)
+        new.heads = _Heads(self.n_units, self.valid)
+        new.heads.load_state_dict(self.heads.state_dict())
+        new.train, new.test = self.train.empty(), self.test.empty()
+        return new
+
+    def merge(self, other: Probe) -> None:
+        """Add a later part of the stream: moments and class counts exactly, each reservoir
+        by a weighted reservoir merge (still a uniform sample of all training / held-out
+        symbols), and the streamed weights averaged in proportion to the training symbols
+        each side saw. The final fit in :meth:`scores` runs on the merged reservoir, wherever
+        the merged probe is (the Ray engine's driver)."""
+        n = self.moments.n + other.moments.n
+        if n:
+            self.heads.average(other.heads, other.moments.n / n)
+        self.seen = max(self.seen, other.seen)
+        self.moments.merge(other.moments)
+        self.counts += other.counts.to(self.device)
+        self.train.merge(other.train)
+        self.test.merge(other.test)
+        self._cache = None
+
+    def to(self, device) -> Probe:
+        self.device = torch.device(device)
+        self.valid, self.code = self.valid.to(device), self.code.to(device)
+        self.counts = self.counts.to(device)
+        for part in (self.moments, self.heads, self.train, self.test):
+            part.to(device)
+        self._cache = None
+        return self
+
 
 class LinearProbe:
     """Elastic-net linear regression of each continuous hypothesis on all units (group "all").
@@ -455,6 +506,28 @@ class LinearProbe:
         self.train.load_state_dict(state["train"])
         self.test.load_state_dict(state["test"])
         self._cache = None
+
+    def fork(self, offset: int) -> LinearProbe:
+        """An empty probe for the part of the stream from symbol ``offset`` on (its held-out
+        split hashes the global positions)."""
+        new = copy.copy(self)
+        new.seen, new._cache = offset, None
+        new.train, new.test = self.train.empty(), self.test.empty()
+        return new
+
+    def merge(self, other: LinearProbe) -> None:
+        """Add a later part of the stream: both co-moments exactly."""
+        self.seen = max(self.seen, other.seen)
+        self.train.merge(other.train)
+        self.test.merge(other.test)
+        self._cache = None
+
+    def to(self, device) -> LinearProbe:
+        self.device = torch.device(device)
+        self.train.to(device)
+        self.test.to(device)
+        self._cache = None
+        return self
 
 
 def _group(metric, est, low, high, n, cols, group="all") -> Scores:

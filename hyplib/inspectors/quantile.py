@@ -61,6 +61,15 @@ class QuantileSketch:
         self.compactions += other.compactions
         self._compress()
 
+    def empty(self, seed: int) -> QuantileSketch:
+        """A sketch of the same units and ``k`` that has seen nothing, its coins salted by
+        ``seed`` (give each shard its own, so that their compactions' coins differ)."""
+        return QuantileSketch(self.levels[0].shape[0], self.levels[0].device, self.k, seed)
+
+    def to(self, device) -> QuantileSketch:
+        self.levels = [v.to(device) for v in self.levels]
+        return self
+
     def _capacity(self, h: int) -> int:
         return max(2, math.ceil(self.k * (2 / 3) ** (len(self.levels) - 1 - h)))
 
@@ -118,10 +127,11 @@ class QuantileSketch:
 
     def state_dict(self) -> dict:
         return {"n": self.n, "levels": list(self.levels), "sum_w": self.sum_w,
-                "sum_w2": self.sum_w2, "compactions": self.compactions}
+                "sum_w2": self.sum_w2, "compactions": self.compactions, "seed": self.seed}
 
     def load_state_dict(self, state: dict) -> None:
         dev = self.levels[0].device
         self.n, self.compactions = int(state["n"]), int(state["compactions"])
+        self.seed = int(state.get("seed", self.seed))
         self.sum_w, self.sum_w2 = float(state["sum_w"]), float(state["sum_w2"])
         self.levels = [v.clone().to(dev) for v in state["levels"]]

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import threading
 
+import numpy as np
 import torch
 
 _MASK = 0xFFFFFFFF
@@ -97,6 +98,36 @@ class Reservoir:
         self.seen = int(state["seen"])
         self.buffers = [b.clone().to(old.device) for b, old in zip(state["buffers"], self.buffers)]
 
+    def empty(self) -> "Reservoir":
+        """A reservoir of the same size, rows and salt that has seen nothing."""
+        return Reservoir(self.size, [(b.shape[1:], b.dtype) for b in self.buffers],
+                         self.buffers[0].device, self.salt)
+
+    def merge(self, other: "Reservoir") -> None:
+        """Become a uniform sample of both streams (weighted reservoir merge): a uniform
+        ``size``-sample of the union holds a hypergeometric number ``m`` of this stream's rows
+        (``seen`` and ``other.seen`` rows, ``size`` drawn), so keep ``m`` of this sample's rows
+        and ``size - m`` of the other's, each a uniform subset; draws are seeded by the salt
+        and both counts. Algorithm R then goes on from the merged sample."""
+        if other.seen == 0:
+            return
+        mine, theirs = self.rows(), other.rows()
+        total = self.seen + other.seen
+        keep = min(self.size, total)
+        rng = np.random.default_rng([self.salt, self.seen, other.seen])
+        m = int(rng.hypergeometric(self.seen, other.seen, keep)) if self.seen else 0
+        pick_a = torch.from_numpy(rng.permutation(mine[0].shape[0])[:m])
+        pick_b = torch.from_numpy(rng.permutation(theirs[0].shape[0])[:keep - m])
+        dev = self.buffers[0].device
+        self.buffers = [torch.cat([a.index_select(0, pick_a.to(a.device)),
+                                   b.index_select(0, pick_b.to(b.device)).to(dev)])
+                        for a, b in zip(mine, theirs)]
+        self.seen = total
+
+    def to(self, device) -> "Reservoir":
+        self.buffers = [b.to(device) for b in self.buffers]
+        return self
+
 
 class CoMoments:
     """Running means and centred co-moments of ``x`` and ``y``, in float64.
@@ -144,3 +175,26 @@ class CoMoments:
         self.n = int(state["n"])
         for k in self.KEYS:
             setattr(self, k, state[k].clone().to(getattr(self, k).device))
+
+    def merge(self, other: "CoMoments") -> None:
+        """Add ``other``'s rows (Chan et al.'s pairwise update, as :meth:`add` does per batch)."""
+        if other.n == 0:
+            return
+        n = self.n + other.n
+        dev = self.mean_x.device
+        mx, my, oxx, oxy, oyy = (getattr(other, k).to(dev) for k in self.KEYS)
+        ex, ey, w = mx - self.mean_x, my - self.mean_y, self.n * other.n / n
+        self.xy += oxy + torch.outer(ex, ey) * w
+        self.xx += oxx + (torch.outer(ex, ex) if self.pairs else ex * ex) * w
+        self.yy += oyy + ey * ey * w
+        self.mean_x += ex * (other.n / n)
+        self.mean_y += ey * (other.n / n)
+        self.n = n
+
+    def empty(self) -> "CoMoments":
+        return CoMoments(len(self.mean_x), len(self.mean_y), self.mean_x.device, self.pairs)
+
+    def to(self, device) -> "CoMoments":
+        for k in self.KEYS:
+            setattr(self, k, getattr(self, k).to(device))
+        return self
