@@ -14,7 +14,7 @@ import math
 import time
 import warnings
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Iterator, Mapping, Sequence
 
 import datasets
@@ -139,6 +139,8 @@ def inspect(
     progress: bool = True,
     catalog: Catalog | None = None,
     pixel_budget: int = PIXEL_BUDGET,
+    engine: str = "local",
+    engine_args: Mapping | None = None,
 ) -> Result:
     """Score every unit of the chosen layers against every hypothesis with every inspector.
 
@@ -163,85 +165,162 @@ def inspect(
     hypotheses: each feature map is upsampled bilinearly to the record's label grid in chunks
     of at most ``pixel_budget`` (pixel, unit) values, and a whole image's behaviour is the
     map's spatial mean (``pool`` applies to text).
+
+    ``engine="ray"`` cuts the pass into shards run by a pool of Ray actors and merges their
+    inspector states (:func:`hyplib.scale.engine.inspect_ray`; ``engine_args`` such as
+    ``{"workers": 4, "address": "auto"}``): the same result, moments to float rounding.
     """
     start = time.perf_counter()
-    check_choice("pool", pool, POOLS)
-    check_choice("precision", precision, PRECISIONS)
     check_pass(batch_size=batch_size, seed=seed, max_records=max_records, sample=sample,
                tolerance=tolerance, top_k=top_k)
-    models = [models] if isinstance(models, (TextModel, ImageModel)) else list(models)
-    cat = catalog or default_catalog()
-    hyps = _resolve(hypotheses, "hypotheses", cat)
-    if not hyps:
-        raise HyplibError("no hypotheses chosen: name some, e.g. 'grammar.python.*'")
-    insp = {c.name: c for c in _resolve(inspectors, "inspectors", cat)}
-    args = dict(inspector_args or {})
-    for name in args:
-        if name not in insp:
-            raise HyplibError(f"inspector_args names {name!r}, which is not among the chosen "
-                              f"inspectors {sorted(insp)}")
-        check_inspector_args(insp[name], args[name])
-    makers = {name: functools.partial(cls, **args.get(name, {})) for name, cls in insp.items()}
-    for name, cls in insp.items():
-        if not any(cls.accepts(h) for h in hyps):
-            raise HyplibError(f"inspector {name!r} accepts none of the chosen hypotheses")
-    if len(data) == 0:
-        raise HyplibError("the data set has no records: check the data path or filter")
-    dev = pick_device(device)
-    plan = _plan_layers(models, layers, dev)
-    _check_levels(plan, hyps, behaviour_cache)
-    labels = annotate(data, hyps, progress=progress)
-    notes = _constant_labels(hyps, labels)
-    levels = _levels(hyps, labels, insp, dev)
+    if engine != "local":
+        if engine != "ray":
+            raise HyplibError(f"engine must be 'local' or 'ray', not {engine!r}")
+        from .scale.engine import inspect_ray
+        return inspect_ray(models, data, hypotheses, inspectors, layers,
+                           inspector_args=inspector_args, batch_size=batch_size, device=device,
+                           seed=seed, max_records=max_records, sample=sample,
+                           tolerance=tolerance, top_k=top_k, pool=pool, precision=precision,
+                           behaviour_cache=behaviour_cache, progress=progress, catalog=catalog,
+                           pixel_budget=pixel_budget, engine_args=engine_args)
+    run = Pass.prepare(models, data, hypotheses, inspectors, layers,
+                       inspector_args=inspector_args, batch_size=batch_size, device=device,
+                       pool=pool, precision=precision, behaviour_cache=behaviour_cache,
+                       progress=progress, catalog=catalog, pixel_budget=pixel_budget)
     order = _order(len(data), seed, max_records, sample)
-
     state: dict[tuple, object] = {}
-    n_symbols = dict.fromkeys((lv.name for lv in levels), 0)
+    n_symbols = run.no_symbols()
     stopped = "end of data" if len(order) == len(data) else "sample limit"
     next_check = 4 * batch_size
     read = 0
-    stores = _stores(plan, data, levels, pool, precision) if behaviour_cache else {}
-    finite = _FiniteCheck(defer=dev.type == "cuda")
-    calibrate = any(hasattr(c, "calibrate") for c in insp.values()) and \
-        not any(isinstance(m, ImageModel) for m in plan)
+    stores = run.stores(data) if behaviour_cache else {}
     looks, nominal = 0, {}
     with torch.inference_mode(), tqdm(total=len(order), desc="inspect", unit="rec",
                                       disable=not progress) as bar, \
             _closing(stores, lambda: read == len(data)):
-        if calibrate:
-            _calibrate(data, len(order), batch_size, levels, plan, dev, makers, state, pool,
-                       precision, stores, finite, pixel_budget)
-        for ids, spans, ys, encoded in _prefetch(data, order, batch_size, levels, plan, dev):
-            for m, chosen in plan.items():
-                with model_precision(precision, dev):
-                    _update_model(m, chosen, encoded[m], ids, levels, spans, ys, makers,
-                                  state, pool, dev, stores, pixel_budget, finite)
-            finite.flush()
-            for lv in levels:
-                n_symbols[lv.name] += int(ys[lv.name].shape[0])
-            read += len(ids)
-            bar.update(len(ids))
-            _trim_heap()
+        run.calibrate(data, len(order), state, stores)
+        for n in run.stream(data, order, state, n_symbols, stores):
+            read += n
+            bar.update(n)
             if tolerance is not None and read >= next_check and read < len(order):
                 next_check = int(read * 1.25) + 1
                 looks = spend_alpha(state, nominal, looks + 1)
-                if _converged(state, insp, tolerance, top_k):
-                    stopped = f"converged: tolerance {tolerance}" + (
-                        f" on the top {top_k} units" if top_k else "")
+                if converged(state, run.insp, tolerance, top_k):
+                    stopped = stop_reason(tolerance, top_k)
                     break
     if tolerance is not None and not stopped.startswith("converged"):
         looks = spend_alpha(state, nominal, looks + 1)  # the full pass is a look too
-    meta = {"records": read, "records_total": len(data), "symbols": n_symbols,
-            "stopped": stopped,
-            **({"looks": looks, "alpha_share": look_share(looks)} if looks else {}),
-            "device": str(dev), "seed": seed, "data_fingerprint": data._fingerprint,
-            "hypotheses": {h.name: h.version for h in hyps}, "warnings": notes,
-            "rank_by_abs": sorted(n for n, c in insp.items() if getattr(c, "rank_by_abs", False)),
-            "provenance": provenance([*hyps, *insp.values()], plan, device=str(dev),
-                                     precision=precision, seed=seed, pool=pool)}
+    meta = run.meta(data, read, n_symbols, stopped, seed)
+    if looks:
+        meta.update(looks=looks, alpha_share=look_share(looks))
     result = Result.from_inspectors(state, meta)  # final fits (probes) happen here
     result.meta["seconds"] = round(time.perf_counter() - start, 3)
     return result
+
+
+@dataclass
+class Pass:
+    """One pass's plan, resolved and checked: models and their layers on the device, the
+    hypotheses' levels with their labels, and how to make each inspector. :meth:`stream` is
+    the per-batch code, run by the local engine over all records and by each Ray worker over
+    its shards (:mod:`hyplib.scale`)."""
+
+    plan: dict
+    hyps: list
+    insp: dict
+    makers: dict
+    levels: list
+    dev: torch.device
+    batch_size: int
+    pool: str
+    precision: str
+    pixel_budget: int
+    notes: list  # warnings about the hypotheses' labels on this data
+    units: dict = field(default_factory=dict)  # key -> units of the inspectors made
+
+    @classmethod
+    def prepare(cls, models, data, hypotheses, inspectors, layers, *, inspector_args,
+                batch_size, device, pool, precision, behaviour_cache, progress, catalog,
+                pixel_budget, annotations=None) -> "Pass":
+        """Resolve names, check the arguments, move the models to the device and read the
+        labels (annotating the data once, cached; ``annotations`` gives them read already)."""
+        check_choice("pool", pool, POOLS)
+        check_choice("precision", precision, PRECISIONS)
+        models = [models] if isinstance(models, (TextModel, ImageModel)) else list(models)
+        cat = catalog or default_catalog()
+        hyps = _resolve(hypotheses, "hypotheses", cat)
+        if not hyps:
+            raise HyplibError("no hypotheses chosen: name some, e.g. 'grammar.python.*'")
+        insp = {c.name: c for c in _resolve(inspectors, "inspectors", cat)}
+        args = dict(inspector_args or {})
+        for name in args:
+            if name not in insp:
+                raise HyplibError(f"inspector_args names {name!r}, which is not among the "
+                                  f"chosen inspectors {sorted(insp)}")
+            check_inspector_args(insp[name], args[name])
+        makers = {name: functools.partial(cls, **args.get(name, {}))
+                  for name, cls in insp.items()}
+        for name, icls in insp.items():
+            if not any(icls.accepts(h) for h in hyps):
+                raise HyplibError(f"inspector {name!r} accepts none of the chosen hypotheses")
+        if len(data) == 0:
+            raise HyplibError("the data set has no records: check the data path or filter")
+        dev = pick_device(device)
+        plan = _plan_layers(models, layers, dev)
+        _check_levels(plan, hyps, behaviour_cache)
+        labels = annotations or annotate(data, hyps, progress=progress)
+        notes = _constant_labels(hyps, labels)
+        levels = _levels(hyps, labels, insp, dev)
+        return cls(plan, hyps, insp, makers, levels, dev, batch_size, pool, precision,
+                   pixel_budget, notes)
+
+    def no_symbols(self) -> dict[str, int]:
+        return dict.fromkeys((lv.name for lv in self.levels), 0)
+
+    def make(self, key: tuple, n_units: int):
+        """A fresh inspector for ``key`` = (model, layer, level, inspector) over ``n_units``."""
+        lv = next(lv for lv in self.levels if lv.name == key[2])
+        cols = lv.inspector_columns[key[3]].tolist()
+        self.units[key] = n_units
+        return self.makers[key[3]](n_units, [lv.columns[i] for i in cols], self.dev)
+
+    def stores(self, data) -> dict:
+        return _stores(self.plan, data, self.levels, self.pool, self.precision)
+
+    def calibrate(self, data, limit: int, state: dict, stores: dict | None = None) -> None:
+        """Let the inspectors that learn bin edges from a first sample (``calibrate``) see
+        it, making every inspector of ``state`` (:func:`_calibrate`); text models only."""
+        if any(hasattr(c, "calibrate") for c in self.insp.values()) and \
+                not any(isinstance(m, ImageModel) for m in self.plan):
+            _calibrate(data, limit, self, state, stores or {})
+
+    def stream(self, data, order, state: dict, n_symbols: dict,
+               stores: dict | None = None) -> Iterator[int]:
+        """Feed the records ``order`` to the inspectors in ``state`` (made as needed), batch
+        by batch; after each batch yield its number of records."""
+        finite = _FiniteCheck(defer=self.dev.type == "cuda")
+        for ids, spans, ys, encoded in _prefetch(data, order, self.batch_size, self.levels,
+                                                 self.plan, self.dev):
+            for m, chosen in self.plan.items():
+                with model_precision(self.precision, self.dev):
+                    _update_model(m, chosen, encoded[m], ids, spans, ys, self, state,
+                                  stores or {}, finite)
+            finite.flush()
+            for lv in self.levels:
+                n_symbols[lv.name] += int(ys[lv.name].shape[0])
+            _trim_heap()
+            yield len(ids)
+
+    def meta(self, data, read: int, n_symbols: dict, stopped: str, seed: int) -> dict:
+        return {"records": read, "records_total": len(data), "symbols": n_symbols,
+                "stopped": stopped, "device": str(self.dev), "seed": seed,
+                "data_fingerprint": data._fingerprint,
+                "hypotheses": {h.name: h.version for h in self.hyps}, "warnings": self.notes,
+                "rank_by_abs": sorted(n for n, c in self.insp.items()
+                                      if getattr(c, "rank_by_abs", False)),
+                "provenance": provenance([*self.hyps, *self.insp.values()], self.plan,
+                                         device=str(self.dev), precision=self.precision,
+                                         seed=seed, pool=self.pool)}
 
 
 def _constant_labels(hyps: list[Hypothesis], labels: dict[str, Labels]) -> list[str]:
@@ -263,8 +342,7 @@ def _constant_labels(hyps: list[Hypothesis], labels: dict[str, Labels]) -> list[
 CALIBRATION_SEED = 20190630  # the calibration sample is the same whatever the pass's seed
 
 
-def _calibrate(data, limit, batch_size, levels, plan, dev, makers, state, pool, precision,
-               stores, finite, pixel_budget) -> None:
+def _calibrate(data, limit: int, run: Pass, state: dict, stores: dict) -> None:
     """Offer the inspectors that set bin edges from a first sample (``calibrate``: mutual
     information, AUC, IoU) the behaviours of records in a fixed random order, independent of
     the pass's seed, until none wants more (their ``warmup`` symbols) or ``limit`` records
@@ -274,11 +352,13 @@ def _calibrate(data, limit, batch_size, levels, plan, dev, makers, state, pool, 
     same, by the pass)."""
     order = np.random.default_rng(CALIBRATION_SEED).permutation(len(data))[:limit]
     wanting: dict = {}
-    for ids, spans, ys, encoded in _prefetch(data, order, batch_size, levels, plan, dev):
-        for m, chosen in plan.items():
-            with model_precision(precision, dev):
-                _update_model(m, chosen, encoded[m], ids, levels, spans, ys, makers, state,
-                              pool, dev, stores, pixel_budget, finite, wanting)
+    finite = _FiniteCheck(defer=run.dev.type == "cuda")
+    for ids, spans, ys, encoded in _prefetch(data, order, run.batch_size, run.levels, run.plan,
+                                             run.dev):
+        for m, chosen in run.plan.items():
+            with model_precision(run.precision, run.dev):
+                _update_model(m, chosen, encoded[m], ids, spans, ys, run, state, stores, finite,
+                              wanting)
         finite.flush()
         if not any(wanting.values()):
             break
@@ -387,24 +467,23 @@ def _prefetch(data, order, batch_size, levels, plan, dev) -> Iterator[tuple]:
             yield ids, spans, {k: v.to(dev, non_blocking=True) for k, v in ys.items()}, encoded
 
 
-def _update_model(m, chosen, enc, ids, levels, spans, ys, makers, state, pool, dev,
-                  stores: dict, pixel_budget: int, finite: _FiniteCheck,
-                  calibrating: dict | None = None) -> None:
+def _update_model(m, chosen, enc, ids, spans, ys, run: Pass, state: dict, stores: dict,
+                  finite: _FiniteCheck, calibrating: dict | None = None) -> None:
     """Feed one model's behaviours on the batch to every layer × level × inspector (with
     ``calibrating``, to the ``calibrate`` of those that have one; whether each wants more
     is kept in it)."""
-    behaviours = (_image_behaviours(m, chosen, enc, ids, levels, spans, dev, pixel_budget,
+    levels, dev = run.levels, run.dev
+    behaviours = (_image_behaviours(m, chosen, enc, ids, levels, spans, dev, run.pixel_budget,
                                     finite)
                   if isinstance(m, ImageModel) else
-                  _model_behaviours(m, chosen, enc, ids, levels, spans, pool, dev, stores,
+                  _model_behaviours(m, chosen, enc, ids, levels, spans, run.pool, dev, stores,
                                     finite))
     for lv, layer, rows, x in behaviours:
         y = ys[lv.name] if rows is None else ys[lv.name].index_select(0, rows)
         for name, cols in lv.inspector_columns.items():
             key = (m.name, layer, lv.name, name)
             if key not in state:
-                state[key] = makers[name](x.shape[1], [lv.columns[i] for i in cols.tolist()],
-                                          dev)
+                state[key] = run.make(key, x.shape[1])
             if calibrating is None:
                 state[key].update(x, y.index_select(1, cols))
             elif hasattr(state[key], "calibrate"):
@@ -455,9 +534,14 @@ def _model_behaviours(m, chosen, enc, ids, levels, spans, pool, dev, stores,
             yield lv, layer, None, x
 
 
-def _converged(state: dict, insp: dict, tolerance: float, top_k: int | None) -> bool:
+def converged(state: dict, insp: dict, tolerance: float, top_k: int | None) -> bool:
+    """Whether every inspector's scores are known to ``tolerance`` (:mod:`hyplib.stopping`)."""
     return all(settled(s, tolerance, top_k, getattr(insp[key[3]], "rank_by_abs", False))
                for key, inspector in state.items() for s in as_list(inspector.scores()))
+
+
+def stop_reason(tolerance: float, top_k: int | None) -> str:
+    return f"converged: tolerance {tolerance}" + (f" on the top {top_k} units" if top_k else "")
 
 
 def behaviours(model: TextModel, texts: list[str], layers: Sequence[str],

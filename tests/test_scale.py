@@ -1,0 +1,111 @@
+"""The Ray engine (hyplib.scale) on a local two-CPU cluster: the same result as the local engine,
+and a worker killed mid-run is replaced without counting its shard twice."""
+import os
+import sys
+
+import numpy as np
+import pytest
+import torch
+
+import hyplib
+from hyplib.engine import inspect
+from hyplib.testing import PlantedModel
+
+ray = pytest.importorskip("ray")
+
+
+@hyplib.hypothesis("scale.digit")
+def digit(text):
+    return [c.isdigit() for c in text]
+
+
+@hyplib.hypothesis("scale.kind", kind="categorical", classes=("digit", "upper", "other"))
+def char_kind(text):
+    return ["digit" if c.isdigit() else "upper" if c.isupper() else "other" for c in text]
+
+
+@hyplib.hypothesis("scale.position", kind="continuous")
+def position(text):
+    return [i / max(len(text), 1) for i in range(len(text))]
+
+
+HYPS = [digit, char_kind, position]
+INSPECTORS = ["correlation", "selectivity", "mutual_info", "auc", "iou", "linear_probe"]
+ARGS = {"mutual_info": {"warmup": 3000}, "auc": {"warmup": 3000, "bins": 64},
+        "iou": {"warmup": 3000, "bins": 64, "quantile": 0.95, "sketch_k": 64}}
+
+
+class Dies(PlantedModel):
+    """The planted model, whose process exits the first time it meets record ``text`` (a
+    marker file remembers that it did)."""
+
+    def __init__(self, text: str, marker: str):
+        super().__init__()
+        self.text, self.marker = text, marker
+
+    def encode(self, texts):
+        if self.text in texts and not os.path.exists(self.marker):
+            open(self.marker, "w").close()
+            os._exit(1)
+        return super().encode(texts)
+
+
+@pytest.fixture(scope="module")
+def cluster():
+    ray.cloudpickle.register_pickle_by_value(sys.modules[__name__])
+    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False,
+             runtime_env={"env_vars": {"HYPLIB_CACHE": os.environ["HYPLIB_CACHE"]}})
+    yield
+    ray.shutdown()
+
+
+@pytest.fixture(scope="module")
+def data():
+    import datasets
+
+    rng = np.random.default_rng(4)
+    alphabet = np.array(list("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789 ,.()"))
+    texts = ["".join(rng.choice(alphabet, size=rng.integers(5, 120))) for _ in range(240)]
+    return datasets.Dataset.from_dict({"text": texts})
+
+
+def _run(model, data, **kw):
+    return inspect(model, data, HYPS, INSPECTORS, inspector_args=ARGS, batch_size=16,
+                   device="cpu", progress=False, **kw)
+
+
+def _same(got, want):
+    """Every row of the two tables: the same keys, scores, intervals and n (1e-9)."""
+    a, b = got.table, want.table
+    assert len(a) == len(b) > 0
+    assert (a[["unit_name", "hypothesis", "label", "inspector", "metric"]].values
+            == b[["unit_name", "hypothesis", "label", "inspector", "metric"]].values).all()
+    for col in ("score", "ci_low", "ci_high", "n"):
+        np.testing.assert_allclose(a[col].to_numpy(float), b[col].to_numpy(float), rtol=1e-9,
+                                   atol=1e-9, equal_nan=True, err_msg=col)
+
+
+def test_ray_equals_local(cluster, data):
+    local = _run(PlantedModel(), data)
+    sharded = _run(PlantedModel(), data, engine="ray",
+                   engine_args={"workers": 2, "shard_records": 32})
+    _same(sharded, local)
+    m = sharded.meta
+    assert m["engine"] == "ray" and m["shards"] == "8 of 8" and m["redone"] == []
+    assert m["records"] == local.meta["records"] and m["symbols"] == local.meta["symbols"]
+    # histogram edges are learned from the first 3,000 symbols: until then one shard a round
+    assert 4 < m["rounds"] < 8
+    top = sharded.top(1)
+    r = top[(top.inspector == "correlation") & (top.hypothesis == "scale.digit")]
+    assert r.unit_name.item() == "planted:features[3]"
+
+
+def test_killed_worker_is_replaced_and_its_shard_counted_once(cluster, data, tmp_path):
+    victim = data[int(np.random.default_rng(0).permutation(len(data))[100])]["text"]
+    local = _run(PlantedModel(), data)
+    sharded = _run(Dies(victim, str(tmp_path / "died")), data, engine="ray",
+                   engine_args={"workers": 2, "shard_records": 32})
+    assert (tmp_path / "died").exists()
+    assert len(sharded.meta["redone"]) == 1 and "worker died" in sharded.meta["redone"][0]
+    assert sharded.meta["records"] == len(data)
+    _same(sharded, local)
