@@ -80,6 +80,10 @@ def _run(args, run, **extra):
     inspector_args = _params(args.inspector_arg, "--inspector-arg", "probe.k=20")
     for insp in inspectors:
         check_inspector_args(insp, inspector_args.get(insp.name, {}))
+    engine_args = {k: v for k, v in (("workers", args.workers), ("address", args.address),
+                                       ("checkpoint", args.checkpoint)) if v is not None}
+    if engine_args and args.engine != "ray":
+        raise HyplibError(f"--{next(iter(engine_args))} goes with --engine ray")
     data = _load_data(args.data)
     model = recipe.build(progress=not args.quiet)
     result = run(model, data, inspectors=inspectors, layers=args.layer or None,
@@ -87,14 +91,16 @@ def _run(args, run, **extra):
                  batch_size=args.batch_size, device=args.device, seed=args.seed,
                  max_records=args.max_records, sample=args.sample, tolerance=args.tolerance,
                  top_k=args.top_k, pool=args.pool, precision=args.precision,
-                 behaviour_cache=args.behaviour_cache, progress=not args.quiet, **extra)
+                 behaviour_cache=args.behaviour_cache, progress=not args.quiet,
+                 engine=args.engine, engine_args=engine_args, **extra)
     result.meta["sources"] = {"models": [args.model], "data": args.data}
     if args.out:
         print(f"wrote {result.save(args.out)}", file=sys.stderr)
     m = result.meta
     print(f"{args.model} on {args.data}: {m['records']} of {m['records_total']} records "
           f"({m['stopped']}), {sum(m['symbols'].values())} symbols, {m['seconds']:.1f}s on "
-          f"{m['device']}")
+          f"{m['device']}" + (f", {m['workers']} Ray workers, {m['shards']} shards "
+                              f"({len(m['redone'])} redone)" if m.get("engine") == "ray" else ""))
     return result
 
 
@@ -223,6 +229,15 @@ def _pass_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--behaviour-cache", action="store_true",
                    help="keep the behaviours on disk after a full pass; later queries on the "
                         "same model, layers and data skip the model")
+    p.add_argument("--engine", default="local", choices=["local", "ray"],
+                   help="local: one process; ray: shards of records on a pool of Ray actors "
+                        "(pip install 'hyplib[ray]')")
+    p.add_argument("--workers", type=int, help="with --engine ray: actors (default: one per "
+                   "CPU of the cluster, at most 16)")
+    p.add_argument("--address", help="with --engine ray: the cluster (default: start a local "
+                   "one), e.g. auto or ray://HOST:10001")
+    p.add_argument("--checkpoint", metavar="FILE", help="with --engine ray: save the finished "
+                   "shards' states here after every round; a rerun resumes from them")
     p.add_argument("--out", help="save the full table (.parquet or .csv)")
     p.add_argument("--quiet", action="store_true", help="no progress bars")
 

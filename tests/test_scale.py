@@ -1,6 +1,8 @@
 """The Ray engine (hyplib.scale) on a local two-CPU cluster: the same result as the local engine,
-and a worker killed mid-run is replaced without counting its shard twice."""
+and a worker killed mid-run is replaced without counting its shard twice; an interrupted run
+resumes; the CLI runs on the cluster the tests started."""
 import os
+import subprocess
 import sys
 
 import numpy as np
@@ -109,3 +111,69 @@ def test_killed_worker_is_replaced_and_its_shard_counted_once(cluster, data, tmp
     assert len(sharded.meta["redone"]) == 1 and "worker died" in sharded.meta["redone"][0]
     assert sharded.meta["records"] == len(data)
     _same(sharded, local)
+
+
+class FailsOnce(PlantedModel):
+    """The planted model, raising the first time it meets record ``text`` (a marker file
+    remembers that it did)."""
+
+    def __init__(self, text: str, marker: str):
+        super().__init__()
+        self.text, self.marker = text, marker
+
+    def encode(self, texts):
+        if self.text in texts and not os.path.exists(self.marker):
+            open(self.marker, "w").close()
+            raise RuntimeError("interrupted")
+        return super().encode(texts)
+
+
+def test_interrupted_run_resumes_from_its_finished_shards(cluster, data, tmp_path):
+    victim = data[int(np.random.default_rng(0).permutation(len(data))[200])]["text"]
+    model = FailsOnce(victim, str(tmp_path / "failed"))
+    args = {"workers": 2, "shard_records": 32, "checkpoint": tmp_path / "pass.pt"}
+    with pytest.raises(RuntimeError, match="interrupted"):
+        _run(model, data, engine="ray", engine_args=args)
+    resumed = _run(model, data, engine="ray", engine_args=args)
+    done = int(resumed.meta["resumed"].split()[0])
+    assert 4 <= done <= 6  # record 200 is in shard 6: the rounds before it were saved
+    assert len(resumed.meta["shard_seconds"]) == 8 - done  # only the rest ran
+    _same(resumed, _run(PlantedModel(), data))
+
+
+def test_checkpoint_key_follows_inputs(data):
+    from hyplib.engine import Pass
+    from hyplib.scale.checkpoint import run_key
+    from hyplib.scale.engine import _shards
+
+    def key(model=PlantedModel(), args=ARGS, seed=0, records=32):
+        run = Pass.prepare(model, data, HYPS, INSPECTORS, None, inspector_args=args,
+                           batch_size=16, device="cpu", pool="first", precision="float32",
+                           behaviour_cache=False, progress=False, catalog=None,
+                           pixel_budget=1 << 20)
+        order = np.random.default_rng(seed).permutation(len(data))
+        return run_key(run, data, _shards(order, 16, 2, records), seed)
+
+    base = key()
+    assert key() == base
+    assert len({base, key(PlantedModel(noise=0.4)), key(args={**ARGS, "auc": {"bins": 32}}),
+                key(seed=1), key(records=48), key(model=PlantedModel(name="other"))}) == 6
+
+
+def test_cli_engine_ray_on_the_running_cluster(cluster, tmp_path):
+    import pandas as pd
+
+    def hyplib_cli(*extra):
+        out = tmp_path / f"{len(extra)}.csv"
+        run = subprocess.run([sys.executable, "-m", "hyplib.cli", "inspect", "--model",
+                              "charlm-tiny", "--data", "python-stdlib", "--hypotheses",
+                              "grammar.python.in_*", "--max-records", "40", "--batch-size", "8",
+                              "--out", str(out), "--quiet", *extra], capture_output=True,
+                             text=True, env={**os.environ, "HYPLIB_PLUGINS": "text,grammar,inspectors"})
+        assert run.returncode == 0, run.stderr
+        return run.stdout, pd.read_csv(out)
+
+    _, local = hyplib_cli()
+    shown, sharded = hyplib_cli("--engine", "ray", "--workers", "2", "--address", "auto")
+    assert "40 of 1267 records (sample limit)" in shown and "2 Ray workers, 5 of 5 shards (0 redone)" in shown
+    pd.testing.assert_frame_equal(sharded, local, rtol=1e-9, atol=1e-9)

@@ -16,6 +16,7 @@ import functools
 import math
 import os
 import time
+from pathlib import Path
 
 import numpy as np
 import torch
@@ -25,6 +26,7 @@ from ..align import PIXEL_BUDGET
 from ..engine import Pass, _order, converged, stop_reason
 from ..errors import HyplibError
 from ..results import Result
+from . import checkpoint as ckpt
 from .states import fork, receive, settled, ship, state_bytes
 
 ATTEMPTS = 3  # runs of one shard before the pass gives up
@@ -68,6 +70,7 @@ class Worker:
 
 def inspect_ray(models, data, hypotheses, inspectors, layers, *, workers: int | None = None,
                 address: str | None = None, shard_records: int | None = None,
+                checkpoint: str | os.PathLike | None = None,
                 inspector_args=None, batch_size: int = 32, device="auto", seed: int = 0,
                 max_records=None, sample=None, tolerance=None, top_k=None, pool="first",
                 precision="float32", behaviour_cache=False, progress=True, catalog=None,
@@ -76,10 +79,13 @@ def inspect_ray(models, data, hypotheses, inspectors, layers, *, workers: int | 
     cluster, at most 16) over shards of ``shard_records`` records (a multiple of
     ``batch_size``; default about four shards per worker), on the cluster at ``address``
     (default: the one this process is connected to, else a local one started here).
+    With ``checkpoint`` (a file) the merged states of the finished shards are saved after
+    every round, and a run with the same inputs and code resumes from them.
 
     ``meta`` adds ``engine``, ``workers``, ``shards`` (run and merged), ``rounds``,
     ``redone`` (one line per shard run again after its worker died), ``merge_seconds``,
-    ``state_bytes`` (received per merge, the largest shard's) and ``shard_seconds``.
+    ``state_bytes`` (received per merge, the largest shard's), ``shard_seconds`` and
+    ``resumed`` (the shards a checkpoint held, or ``None``).
     """
     ray = _ray()
     start = time.perf_counter()
@@ -109,10 +115,19 @@ def inspect_ray(models, data, hypotheses, inspectors, layers, *, workers: int | 
     units: dict = {}
     n_symbols = run.no_symbols()
     info = {"redone": [], "merge_seconds": 0.0, "state_bytes": 0, "shard_seconds": [],
-            "rounds": 0}
+            "rounds": 0, "resumed": None}
     read, i = 0, 0
+    run_id = ckpt.run_key(run, data, shards, seed) if checkpoint else None
+    saved = ckpt.load(Path(checkpoint), run_id) if checkpoint else None
+    if saved:
+        read, i, n_symbols = saved["read"], saved["shards_done"], saved["symbols"]
+        for k, (n_units, st) in saved["states"].items():
+            units[k] = n_units
+            merged[k] = receive(functools.partial(run.make, k, n_units), st)
+        info["resumed"] = f"{i} of {len(shards)} shards from {checkpoint}"
     stopped = "end of data" if len(order) == len(data) else "sample limit"
-    with tqdm(total=len(order), desc="inspect (ray)", unit="rec", disable=not progress) as bar:
+    with tqdm(total=len(order), initial=read, desc="inspect (ray)", unit="rec",
+              disable=not progress) as bar:
         while i < len(shards):
             parallel = merged and all(settled(v) for v in merged.values())
             todo = list(range(i, min(i + (workers if parallel else 1), len(shards))))
@@ -137,6 +152,10 @@ def inspect_ray(models, data, hypotheses, inspectors, layers, *, workers: int | 
             info["merge_seconds"] += time.perf_counter() - t0
             info["rounds"] += 1
             i = todo[-1] + 1
+            if checkpoint:
+                ckpt.save(Path(checkpoint), {
+                    "key": run_id, "read": read, "shards_done": i, "symbols": n_symbols,
+                    "states": {k: (units[k], ship(v)) for k, v in merged.items()}})
             if tolerance is not None and i < len(shards) and converged(merged, run.insp,
                                                                          tolerance, top_k):
                 stopped = stop_reason(tolerance, top_k)
