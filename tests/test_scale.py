@@ -37,18 +37,20 @@ ARGS = {"mutual_info": {"warmup": 3000}, "auc": {"warmup": 3000, "bins": 64},
         "iou": {"warmup": 3000, "bins": 64, "quantile": 0.95, "sketch_k": 64}}
 
 
-class Dies(PlantedModel):
-    """The planted model, whose process exits the first time it meets record ``text`` (a
-    marker file remembers that it did)."""
+class FailsOnce(PlantedModel):
+    """The planted model, failing the first time it meets record ``text`` (a marker file
+    remembers that it did): its process exits (``exit=True``) or it raises."""
 
-    def __init__(self, text: str, marker: str):
+    def __init__(self, text: str, marker: str, exit: bool):
         super().__init__()
-        self.text, self.marker = text, marker
+        self.text, self.marker, self.exit = text, marker, exit
 
     def encode(self, texts):
         if self.text in texts and not os.path.exists(self.marker):
             open(self.marker, "w").close()
-            os._exit(1)
+            if self.exit:
+                os._exit(1)
+            raise RuntimeError("interrupted")
         return super().encode(texts)
 
 
@@ -105,7 +107,7 @@ def test_ray_equals_local(cluster, data):
 def test_killed_worker_is_replaced_and_its_shard_counted_once(cluster, data, tmp_path):
     victim = data[int(np.random.default_rng(0).permutation(len(data))[100])]["text"]
     local = _run(PlantedModel(), data)
-    sharded = _run(Dies(victim, str(tmp_path / "died")), data, engine="ray",
+    sharded = _run(FailsOnce(victim, str(tmp_path / "died"), exit=True), data, engine="ray",
                    engine_args={"workers": 2, "shard_records": 32})
     assert (tmp_path / "died").exists()
     assert len(sharded.meta["redone"]) == 1 and "worker died" in sharded.meta["redone"][0]
@@ -113,24 +115,9 @@ def test_killed_worker_is_replaced_and_its_shard_counted_once(cluster, data, tmp
     _same(sharded, local)
 
 
-class FailsOnce(PlantedModel):
-    """The planted model, raising the first time it meets record ``text`` (a marker file
-    remembers that it did)."""
-
-    def __init__(self, text: str, marker: str):
-        super().__init__()
-        self.text, self.marker = text, marker
-
-    def encode(self, texts):
-        if self.text in texts and not os.path.exists(self.marker):
-            open(self.marker, "w").close()
-            raise RuntimeError("interrupted")
-        return super().encode(texts)
-
-
 def test_interrupted_run_resumes_from_its_finished_shards(cluster, data, tmp_path):
     victim = data[int(np.random.default_rng(0).permutation(len(data))[200])]["text"]
-    model = FailsOnce(victim, str(tmp_path / "failed"))
+    model = FailsOnce(victim, str(tmp_path / "failed"), exit=False)
     args = {"workers": 2, "shard_records": 32, "checkpoint": tmp_path / "pass.pt"}
     with pytest.raises(RuntimeError, match="interrupted"):
         _run(model, data, engine="ray", engine_args=args)

@@ -27,7 +27,7 @@ from ..engine import Pass, _order, converged, stop_reason
 from ..errors import HyplibError
 from ..results import Result
 from . import checkpoint as ckpt
-from .states import fork, receive, settled, ship, state_bytes
+from .states import fork_state, receive, settled, ship, state_bytes
 
 ATTEMPTS = 3  # runs of one shard before the pass gives up
 _ENV = ("HYPLIB_CACHE", "HYPLIB_PLUGINS", "HF_HUB_OFFLINE", "HF_DATASETS_OFFLINE")
@@ -56,7 +56,7 @@ class Worker:
         the shipped states, the symbols read per level and the seconds taken."""
         start = time.perf_counter()
         state = {key: receive(functools.partial(self.run.make, key, units), st)
-                 for key, (units, st) in forks.items()}
+                 for key, (units, st) in forks.items() if st is not None}
         n_symbols = self.run.no_symbols()
         with torch.inference_mode():
             for _ in self.run.stream(self.data, ids, state, n_symbols):
@@ -131,7 +131,7 @@ def inspect_ray(models, data, hypotheses, inspectors, layers, *, workers: int | 
         while i < len(shards):
             parallel = merged and all(settled(v) for v in merged.values())
             todo = list(range(i, min(i + (workers if parallel else 1), len(shards))))
-            jobs = {j: (shards[j], _forks(run, merged, units, offsets[j])) for j in todo}
+            jobs = {j: (shards[j], _forks(merged, units, offsets[j])) for j in todo}
             results = _run_round(ray, remote, args, actors, jobs, info)
             t0 = time.perf_counter()
             for j in todo:
@@ -216,11 +216,9 @@ def _offsets(run: Pass, shards: list[np.ndarray]) -> list[dict[str, int]]:
     return out
 
 
-def _forks(run: Pass, merged: dict, units: dict, offsets: dict[str, int]) -> dict:
+def _forks(merged: dict, units: dict, offsets: dict[str, int]) -> dict:
     """The shipped forks of the merged states for a shard starting at ``offsets``."""
-    return {key: (units[key], ship(fork(insp, functools.partial(run.make, key, units[key]),
-                                        offsets[key[2]])))
-            for key, insp in merged.items()}
+    return {key: (units[key], fork_state(insp, offsets[key[2]])) for key, insp in merged.items()}
 
 
 def _layers(run: Pass) -> dict:

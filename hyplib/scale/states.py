@@ -16,6 +16,13 @@ def fork(inspector: Inspector, make: Callable[[], Inspector], offset: int) -> In
     return own(offset) if own is not None else make()
 
 
+def fork_state(inspector: Inspector, offset: int) -> dict | None:
+    """What a worker needs to continue ``inspector``'s stream at ``offset``: the shipped state
+    of its fork, or ``None`` for an inspector without ``fork`` (the worker makes a fresh one)."""
+    own = getattr(inspector, "fork", None)
+    return None if own is None else ship(own(offset))
+
+
 def settled(inspector: Inspector) -> bool:
     """Whether later parts of the stream may run in parallel from this state."""
     return bool(getattr(inspector, "settled", True))
