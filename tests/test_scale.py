@@ -156,7 +156,7 @@ def test_cli_engine_ray_on_the_running_cluster(cluster, tmp_path):
                               "charlm-tiny", "--data", "python-stdlib", "--hypotheses",
                               "grammar.python.in_*", "--max-records", "40", "--batch-size", "8",
                               "--out", str(out), "--quiet", *extra], capture_output=True,
-                             text=True, env={**os.environ, "HYPLIB_PLUGINS": "text,grammar,inspectors"})
+                             text=True, env={**os.environ, "HYPLIB_PLUGINS": "text,grammar,zoo"})
         assert run.returncode == 0, run.stderr
         return run.stdout, pd.read_csv(out)
 

@@ -169,12 +169,15 @@ class CoMoments:
         self.n = n
 
     def state_dict(self) -> dict:
-        return {"n": self.n, **{k: getattr(self, k) for k in self.KEYS}}
+        """``n`` and the moments (``None`` while ``n`` is 0: an empty fork ships nothing)."""
+        return {"n": self.n, **{k: getattr(self, k) if self.n else None for k in self.KEYS}}
 
     def load_state_dict(self, state: dict) -> None:
         self.n = int(state["n"])
         for k in self.KEYS:
-            setattr(self, k, state[k].clone().to(getattr(self, k).device))
+            mine = getattr(self, k)
+            setattr(self, k, mine.new_zeros(mine.shape) if state[k] is None else
+                    state[k].clone().to(mine.device))
 
     def merge(self, other: "CoMoments") -> None:
         """Add ``other``'s rows (Chan et al.'s pairwise update, as :meth:`add` does per batch)."""
