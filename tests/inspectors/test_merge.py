@@ -89,7 +89,7 @@ def test_probe_merges_its_moments_exactly_and_scores_alike(split):
         rows_a, rows_b = (sorted(map(tuple, r.rows()[0].tolist())) for r in (a, b))
         assert rows_a == rows_b  # each reservoir holds all its symbols: the same set
     got, want = (next(s for s in p.scores() if s.metric == "accuracy") for p in (merged, whole))
-    assert (got.score - want.score).abs().max() <= 0.05
+    assert ((got.score >= want.low) & (got.score <= want.high)).all()  # within its interval
 
 
 def test_reservoir_merge_is_a_uniform_sample_of_both_streams():
