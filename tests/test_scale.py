@@ -6,6 +6,7 @@ import subprocess
 import sys
 
 import numpy as np
+import pandas as pd
 import pytest
 import torch
 
@@ -147,20 +148,34 @@ def test_checkpoint_key_follows_inputs(data):
                 key(seed=1), key(records=48), key(model=PlantedModel(name="other"))}) == 6
 
 
-def test_cli_engine_ray_on_the_running_cluster(cluster, tmp_path):
-    import pandas as pd
+def test_cli_engine_ray_on_the_running_cluster(cluster, tmp_path, monkeypatch):
+    """``hyplib inspect --engine ray --address auto`` joins the tests' cluster and saves the
+    table the local engine gives."""
+    monkeypatch.setenv("HYPLIB_PLUGINS", "text,grammar,zoo")
+    out = tmp_path / "ray.csv"
+    run = subprocess.run([sys.executable, "-m", "hyplib.cli", "inspect", "--model",
+                          "charlm-tiny", "--data", "python-stdlib", "--hypotheses",
+                          "grammar.python.in_*", "--max-records", "40", "--batch-size", "8",
+                          "--out", str(out), "--quiet", "--engine", "ray", "--workers", "2",
+                          "--address", "auto"], capture_output=True, text=True)
+    assert run.returncode == 0, run.stderr
+    assert "40 of 1267 records (sample limit)" in run.stdout
+    assert "2 Ray workers, 5 of 5 shards (0 redone)" in run.stdout
+    cat = hyplib.load_catalog()
+    local = inspect(cat.get("models", "charlm-tiny").build(progress=False),
+                    cat.get("datasets", "python-stdlib").load(),
+                    cat.select("hypotheses", ["grammar.python.in_*"]), max_records=40,
+                    batch_size=8, progress=False)
+    saved = pd.read_csv(out).drop(columns="label")  # binary hypotheses: no class labels
+    pd.testing.assert_frame_equal(saved, local.table.drop(columns="label"), rtol=1e-9,
+                                  atol=1e-9, check_dtype=False)
 
-    def hyplib_cli(*extra):
-        out = tmp_path / f"{len(extra)}.csv"
-        run = subprocess.run([sys.executable, "-m", "hyplib.cli", "inspect", "--model",
-                              "charlm-tiny", "--data", "python-stdlib", "--hypotheses",
-                              "grammar.python.in_*", "--max-records", "40", "--batch-size", "8",
-                              "--out", str(out), "--quiet", *extra], capture_output=True,
-                             text=True, env={**os.environ, "HYPLIB_PLUGINS": "text,grammar,zoo"})
-        assert run.returncode == 0, run.stderr
-        return run.stdout, pd.read_csv(out)
 
-    _, local = hyplib_cli()
-    shown, sharded = hyplib_cli("--engine", "ray", "--workers", "2", "--address", "auto")
-    assert "40 of 1267 records (sample limit)" in shown and "2 Ray workers, 5 of 5 shards (0 redone)" in shown
-    pd.testing.assert_frame_equal(sharded, local, rtol=1e-9, atol=1e-9)
+def test_bad_engine_arguments_name_the_fix(data):
+    with pytest.raises(hyplib.HyplibError, match=r"engine must be 'local' or 'ray', not 'spark'"):
+        _run(PlantedModel(), data, engine="spark")
+    with pytest.raises(hyplib.HyplibError, match=r"\['worker'\] not known to the Ray engine: "
+                       r"it takes \['workers', 'address', 'shard_records', 'checkpoint'\]"):
+        _run(PlantedModel(), data, engine="ray", engine_args={"worker": 2})
+    with pytest.raises(hyplib.HyplibError, match="behaviour cache is written by the local"):
+        _run(PlantedModel(), data, engine="ray", behaviour_cache=True)

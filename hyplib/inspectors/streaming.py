@@ -108,14 +108,18 @@ class Reservoir:
         ``size``-sample of the union holds a hypergeometric number ``m`` of this stream's rows
         (``seen`` and ``other.seen`` rows, ``size`` drawn), so keep ``m`` of this sample's rows
         and ``size - m`` of the other's, each a uniform subset; draws are seeded by the salt
-        and both counts. Algorithm R then goes on from the merged sample."""
+        and both counts (past 10**9 rows the hypergeometric is drawn as its binomial limit).
+        Algorithm R then goes on from the merged sample."""
         if other.seen == 0:
             return
         mine, theirs = self.rows(), other.rows()
         total = self.seen + other.seen
         keep = min(self.size, total)
         rng = np.random.default_rng([self.salt, self.seen, other.seen])
-        m = int(rng.hypergeometric(self.seen, other.seen, keep)) if self.seen else 0
+        if max(self.seen, other.seen) < 10**9:  # numpy's limit for the hypergeometric
+            m = int(rng.hypergeometric(self.seen, other.seen, keep))
+        else:  # both samples full: the binomial, from a population of over 10**9 rows
+            m = int(rng.binomial(keep, self.seen / total))
         pick_a = torch.from_numpy(rng.permutation(mine[0].shape[0])[:m])
         pick_b = torch.from_numpy(rng.permutation(theirs[0].shape[0])[:keep - m])
         dev = self.buffers[0].device

@@ -30,6 +30,7 @@ from . import checkpoint as ckpt
 from .states import fork_state, receive, settled, ship, state_bytes
 
 ATTEMPTS = 3  # runs of one shard before the pass gives up
+ENGINE_ARGS = ("workers", "address", "shard_records", "checkpoint")
 _ENV = ("HYPLIB_CACHE", "HYPLIB_PLUGINS", "HF_HUB_OFFLINE", "HF_DATASETS_OFFLINE")
 
 
@@ -68,19 +69,17 @@ class Worker:
         return os.getpid()
 
 
-def inspect_ray(models, data, hypotheses, inspectors, layers, *, workers: int | None = None,
-                address: str | None = None, shard_records: int | None = None,
-                checkpoint: str | os.PathLike | None = None,
+def inspect_ray(models, data, hypotheses, inspectors, layers, *, engine_args=None,
                 inspector_args=None, batch_size: int = 32, device="auto", seed: int = 0,
                 max_records=None, sample=None, tolerance=None, top_k=None, pool="first",
                 precision="float32", behaviour_cache=False, progress=True, catalog=None,
                 pixel_budget=PIXEL_BUDGET) -> Result:
-    """:func:`hyplib.inspect` on Ray: ``workers`` actors (default: one per CPU of the
-    cluster, at most 16) over shards of ``shard_records`` records (a multiple of
+    """:func:`hyplib.inspect` on Ray. ``engine_args``: ``workers`` actors (default: one per
+    CPU of the cluster, at most 16) over shards of ``shard_records`` records (a multiple of
     ``batch_size``; default about four shards per worker), on the cluster at ``address``
-    (default: the one this process is connected to, else a local one started here).
-    With ``checkpoint`` (a file) the merged states of the finished shards are saved after
-    every round, and a run with the same inputs and code resumes from them.
+    (default: the one this process is connected to, else a local one started here); with
+    ``checkpoint`` (a file) the merged states of the finished shards are saved after every
+    round, and a run with the same inputs and code resumes from them.
 
     ``meta`` adds ``engine``, ``workers``, ``shards`` (run and merged), ``rounds``,
     ``redone`` (one line per shard run again after its worker died), ``merge_seconds``,
@@ -89,6 +88,12 @@ def inspect_ray(models, data, hypotheses, inspectors, layers, *, workers: int | 
     """
     ray = _ray()
     start = time.perf_counter()
+    unknown = sorted(set(engine_args or {}) - set(ENGINE_ARGS))
+    if unknown:
+        raise HyplibError(f"engine_args {unknown} not known to the Ray engine: it takes "
+                          f"{list(ENGINE_ARGS)}")
+    opts = {**dict.fromkeys(ENGINE_ARGS), **(engine_args or {})}
+    workers, checkpoint = opts["workers"], opts["checkpoint"]
     if behaviour_cache:
         raise HyplibError("the behaviour cache is written by the local engine only: drop "
                           "behaviour_cache (--behaviour-cache) or use engine='local'")
@@ -98,19 +103,31 @@ def inspect_ray(models, data, hypotheses, inspectors, layers, *, workers: int | 
                        catalog=catalog, behaviour_cache=False, **kwargs)
     order = _order(len(data), seed, max_records, sample)
     if not ray.is_initialized():
-        ray.init(address=address, include_dashboard=False, log_to_driver=False,
+        ray.init(address=opts["address"], include_dashboard=False, log_to_driver=False,
                  runtime_env={"env_vars": {k: os.environ[k] for k in _ENV if k in os.environ}})
     resources = ray.cluster_resources()
     workers = workers or max(1, min(16, int(resources.get("CPU", 1))))
     if workers < 1:
         raise HyplibError(f"workers must be at least 1, not {workers}")
-    shards = _shards(order, batch_size, workers, shard_records)
+    shards = _shards(order, batch_size, workers, opts["shard_records"])
     offsets = _offsets(run, shards)
     gpus = resources.get("GPU", 0) if run.dev.type == "cuda" else 0
     remote = ray.remote(num_cpus=1, num_gpus=min(1.0, gpus / workers) if gpus else 0)(Worker)
     args = (list(run.plan), data, run.hyps, list(run.insp.values()), _layers(run), kwargs)
     actors = [remote.remote(*args) for _ in range(workers)]
+    try:
+        return _drive(run, data, order, shards, offsets, remote, args, actors, tolerance,
+                      top_k, seed, checkpoint, progress, start)
+    finally:
+        for actor in actors:
+            ray.kill(actor)
 
+
+def _drive(run: Pass, data, order, shards, offsets, remote, args, actors: list, tolerance,
+           top_k, seed: int, checkpoint, progress: bool, start: float) -> Result:
+    """Run the shards round by round on ``actors`` and merge their states on the driver."""
+    ray = _ray()
+    workers = len(actors)
     merged: dict = {}
     units: dict = {}
     n_symbols = run.no_symbols()
@@ -160,8 +177,6 @@ def inspect_ray(models, data, hypotheses, inspectors, layers, *, workers: int | 
                                                                          tolerance, top_k):
                 stopped = stop_reason(tolerance, top_k)
                 break
-    for actor in actors:
-        ray.kill(actor)
     meta = run.meta(data, read, n_symbols, stopped, seed)
     meta.update(engine="ray", workers=workers, shards=f"{i} of {len(shards)}", **info)
     meta["merge_seconds"] = round(meta["merge_seconds"], 3)

@@ -12,10 +12,10 @@ symbols per side. (c) From these, an estimate for a cluster: ``--nodes`` GPU nod
 ``--tokens`` tokens of SmolLM2 activations (two layers, 1,152 units, as ``bench/engine.py``'s
 SmolLM2 runs), each node inspecting ``--node-tokens-per-s`` (default: hyplib's measured
 35,629 tokens/s on an H100, ``results/engine-smollm2-cuda-b128.md``), in shards of
-``--shard-tokens``, the driver on a ``--gbit`` network. Writes ``bench/results/ray.md`` and
+``--shard-tokens``, the driver on a ``--gbit`` network. Writes ``bench/results/ray_engine.md`` and
 ``.csv``.
 
-    python bench/ray.py [--records 200] [--units 1024] [--symbols 20000] [--nodes 16]
+    python bench/ray_engine.py [--records 200] [--units 1024] [--symbols 20000] [--nodes 16]
                         [--tokens 1e9] [--shard-tokens 1e6]
 """
 from __future__ import annotations
@@ -68,6 +68,8 @@ def end_to_end(records: int, batch_size: int) -> list[dict]:
     local = run()
     rows.append(_row("local", local, time.perf_counter() - start, local))
     start = time.perf_counter()
+    # the n-gram hypotheses travel by value: bench/ is not on the workers' path
+    ray.cloudpickle.register_pickle_by_value(sys.modules["scale"])
     ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False,
              runtime_env={"env_vars": {"HYPLIB_CACHE": os.environ.get("HYPLIB_CACHE", "")}})
     startup = time.perf_counter() - start
@@ -191,11 +193,11 @@ def main(argv=None) -> int:
     print(runs.to_string(index=False), cluster.to_string(index=False), sep="\n")
     OUT.mkdir(exist_ok=True)
     pd.concat([runs.assign(table="end_to_end"), costs.assign(table="merge"),
-               cluster.assign(table="estimate")]).to_csv(OUT / "ray.csv", index=False)
+               cluster.assign(table="estimate")]).to_csv(OUT / "ray_engine.csv", index=False)
     machine_line = ", ".join(f"{k} {v}" for k, v in where.items())
-    (OUT / "ray.md").write_text(
+    (OUT / "ray_engine.md").write_text(
         "# Ray engine: local cluster, merge costs, and an estimate for a cluster\n\n"
-        f"Command: `python bench/ray.py {' '.join(sys.argv[1:])}`\n\n"
+        f"Command: `python bench/ray_engine.py {' '.join(sys.argv[1:])}`\n\n"
         f"Machine at the start: {machine_line}; load average at the end "
         f"{os.getloadavg()[0]:.1f} (the 2 cores are shared with other developers' jobs).\n\n"
         "## (a) End to end: char-LSTM, 1,024 units, 55 hypotheses, correlation + MI\n\n"
