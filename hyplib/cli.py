@@ -100,7 +100,9 @@ def _run(args, run, **extra):
     print(f"{args.model} on {args.data}: {m['records']} of {m['records_total']} records "
           f"({m['stopped']}), {sum(m['symbols'].values())} symbols, {m['seconds']:.1f}s on "
           f"{m['device']}" + (f", {m['workers']} Ray workers, {m['shards']} shards "
-                              f"({len(m['redone'])} redone)" if m.get("engine") == "ray" else ""))
+                              f"({len(m['redone'])} redone"
+                              + (f"; resumed {m['resumed']})" if m["resumed"] else ")")
+                              if m.get("engine") == "ray" else ""))
     return result
 
 
