@@ -179,3 +179,17 @@ def test_bad_engine_arguments_name_the_fix(data):
         _run(PlantedModel(), data, engine="ray", engine_args={"worker": 2})
     with pytest.raises(hyplib.HyplibError, match="behaviour cache is written by the local"):
         _run(PlantedModel(), data, engine="ray", behaviour_cache=True)
+
+
+def test_driver_stops_between_rounds_once_scores_are_known(cluster, data):
+    """With a tolerance the driver reads rounds until every score's interval is that narrow,
+    and reports it as the local engine does."""
+    sharded = inspect(PlantedModel(), data, HYPS, ["correlation"], batch_size=16, device="cpu",
+                      progress=False, tolerance=0.2, engine="ray",
+                      engine_args={"workers": 2, "shard_records": 32})
+    m = sharded.meta
+    assert m["stopped"] == "converged: tolerance 0.2" and m["records"] < len(data)
+    assert m["records"] == 32 * len(m["shard_seconds"])
+    table = sharded.table
+    assert ((table["ci_high"] - table["ci_low"]) / 2 <= 0.2).all()
+    assert (table["n"] == m["symbols"]["char"]).all()
