@@ -5,9 +5,10 @@ Each actor holds the models (on its GPU where the cluster has them) and runs
 time, starting from inspector states the driver forks for the shard's place in the stream
 (:mod:`.states`). The driver merges the finished shards' states in stream order, round by
 round, decides early stopping between rounds and returns the same
-:class:`~hyplib.results.Result` as the local engine. While an inspector is not ``settled``
-(histogram edges still being learned from the stream's first symbols) rounds hold one shard,
-so the result does not depend on the number of workers. A worker that dies is replaced and
+:class:`~hyplib.results.Result` as the local engine. The driver first runs the engine's
+calibration (histogram edges from a fixed sample, as the local pass does); while an inspector
+is still not ``settled`` (an image model's histograms learn their edges from the stream's first
+symbols) rounds hold one shard, so the result does not depend on the number of workers. A worker that dies is replaced and
 its shard run again; only the states of completed shards are merged.
 """
 from __future__ import annotations
@@ -142,6 +143,10 @@ def _drive(run: Pass, data, order, shards, offsets, remote, args, actors: list, 
             units[k] = n_units
             merged[k] = receive(functools.partial(run.make, k, n_units), st)
         info["resumed"] = f"{i} of {len(shards)} shards from {checkpoint}"
+    else:  # histogram edges from the engine's calibration sample, as the local pass sets them
+        with torch.inference_mode():
+            run.calibrate(data, len(order), merged)
+        units.update({k: run.units[k] for k in merged})
     stopped = "end of data" if len(order) == len(data) else "sample limit"
     with tqdm(total=len(order), initial=read, desc="inspect (ray)", unit="rec",
               disable=not progress) as bar:
