@@ -11,7 +11,7 @@ import pytest
 import torch
 
 import hyplib
-from hyplib.engine import inspect
+from hyplib.engine import CALIBRATION_SEED, inspect
 from hyplib.testing import PlantedModel
 
 ray = pytest.importorskip("ray")
@@ -105,8 +105,17 @@ def test_ray_equals_local(cluster, data):
     assert r.unit_name.item() == "planted:features[3]"
 
 
+def _victim(data, lo: int, hi: int) -> str:
+    """The text of a record read between positions ``lo`` and ``hi`` of the pass (seed 0) that
+    the driver's calibration sample does not hold (the driver must not meet it)."""
+    calibration = set(np.random.default_rng(CALIBRATION_SEED).permutation(len(data))[:120])
+    pick = [r for r in np.random.default_rng(0).permutation(len(data))[lo:hi]
+            if r not in calibration]
+    return data[int(pick[0])]["text"]
+
+
 def test_killed_worker_is_replaced_and_its_shard_counted_once(cluster, data, tmp_path):
-    victim = data[int(np.random.default_rng(0).permutation(len(data))[100])]["text"]
+    victim = _victim(data, 96, 128)
     local = _run(PlantedModel(), data)
     sharded = _run(FailsOnce(victim, str(tmp_path / "died"), exit=True), data, engine="ray",
                    engine_args={"workers": 2, "shard_records": 32})
@@ -117,7 +126,7 @@ def test_killed_worker_is_replaced_and_its_shard_counted_once(cluster, data, tmp
 
 
 def test_interrupted_run_resumes_from_its_finished_shards(cluster, data, tmp_path):
-    victim = data[int(np.random.default_rng(0).permutation(len(data))[200])]["text"]
+    victim = _victim(data, 192, 224)
     model = FailsOnce(victim, str(tmp_path / "failed"), exit=False)
     args = {"workers": 2, "shard_records": 32, "checkpoint": tmp_path / "pass.pt"}
     with pytest.raises(RuntimeError, match="interrupted"):

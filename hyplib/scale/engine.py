@@ -148,8 +148,8 @@ def _drive(run: Pass, data, order, shards, offsets, remote, args, actors: list, 
             run.calibrate(data, len(order), merged)
         units.update({k: run.units[k] for k in merged})
     stopped = "end of data" if len(order) == len(data) else "sample limit"
-    with tqdm(total=len(order), initial=read, desc="inspect (ray)", unit="rec",
-              disable=not progress) as bar:
+    with torch.inference_mode(), tqdm(total=len(order), initial=read, desc="inspect (ray)",
+                                      unit="rec", disable=not progress) as bar:
         while i < len(shards):
             parallel = merged and all(settled(v) for v in merged.values())
             todo = list(range(i, min(i + (workers if parallel else 1), len(shards))))
