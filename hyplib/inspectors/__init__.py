@@ -2,9 +2,10 @@
 from .auc import AUC
 from .correlation import Correlation
 from .iou import IoU
+from .linear_probe import LinearProbe
 from .mutual_info import MutualInfo
 from .point_biserial import PointBiserial
-from .probe import LinearProbe, Probe
+from .probe import Probe
 from .selectivity import Selectivity
 
 STANDARD = (Correlation, PointBiserial, MutualInfo, AUC, IoU, Selectivity, Probe, LinearProbe)
