@@ -10,11 +10,8 @@ import numpy as np
 from .engine import inspect
 from .errors import HyplibError
 from .generation import Generator, generate
-from .models import ImageModel
 from .results import Result
 from .types import Hypothesis
-
-TEXT_LEVELS, IMAGE_LEVELS = ("char", "word", "record"), ("pixel", "record")
 
 
 def discover(models, data: datasets.Dataset, generators: Sequence[str | Generator] = ("*",),
@@ -33,8 +30,9 @@ def discover(models, data: datasets.Dataset, generators: Sequence[str | Generato
     a word model leaves spaces) are left out and counted in ``meta["skipped"]``."""
     made = generate(data, generators, cap=cap, min_count=min_count, options=generator_args)
     generated = [h for hs in made.values() for h in hs]
-    image = [isinstance(m, ImageModel) for m in _as_list(models)]
-    levels = IMAGE_LEVELS if all(image) else TEXT_LEVELS if not any(image) else ("record",)
+    image = [m.symbols == "pixels" for m in _as_list(models)]
+    levels = [lv for lv in _as_list(models)[0].levels
+              if all(lv in m.levels for m in _as_list(models))]
     if not any(image) and not all(_covers_characters(m, data) for m in _as_list(models)):
         levels = tuple(lv for lv in levels if lv != "char")
     usable = [h for h in generated if h.level in levels]

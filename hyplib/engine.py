@@ -36,7 +36,7 @@ from .behaviour_cache import BehaviourStore, model_fingerprint
 from .device import model_precision, pick_device
 from .errors import BehaviourError, HyplibError, HyplibWarning
 from .extract import record, resolve_layers
-from .models import ImageModel, TextModel
+from .models import Model, TextModel
 from .plugins import Catalog
 from .plugins import catalog as default_catalog
 from .provenance import provenance
@@ -119,7 +119,7 @@ class _FiniteCheck:
 
 
 def inspect(
-    models: TextModel | ImageModel | Sequence[TextModel | ImageModel],
+    models: Model | Sequence[Model],
     data: datasets.Dataset,
     hypotheses: Sequence[Hypothesis | str],
     inspectors: Sequence[str | type] = ("correlation",),
@@ -246,7 +246,7 @@ class Pass:
         labels (annotating the data once, cached; ``annotations`` gives them read already)."""
         check_choice("pool", pool, POOLS)
         check_choice("precision", precision, PRECISIONS)
-        models = [models] if isinstance(models, (TextModel, ImageModel)) else list(models)
+        models = [models] if isinstance(models, Model) else list(models)
         cat = catalog or default_catalog()
         hyps = _resolve(hypotheses, "hypotheses", cat)
         if not hyps:
@@ -291,7 +291,7 @@ class Pass:
         """Let the inspectors that learn bin edges from a first sample (``calibrate``) see
         it, making every inspector of ``state`` (:func:`_calibrate`); text models only."""
         if any(hasattr(c, "calibrate") for c in self.insp.values()) and \
-                not any(isinstance(m, ImageModel) for m in self.plan):
+                all(m.symbols == "text" for m in self.plan):
             _calibrate(data, limit, self, state, stores or {})
 
     def stream(self, data, order, state: dict, n_symbols: dict,
@@ -404,16 +404,16 @@ def _closing(stores: dict, complete) -> Iterator[None]:
 
 
 def _check_levels(plan: dict, hyps: list[Hypothesis], behaviour_cache: bool) -> None:
-    """Text models take char, word and record hypotheses; image models pixel and record ones."""
+    """Each model takes hypotheses of its ``levels`` only (text: char, word and record; image:
+    pixel and record)."""
     for m in plan:
-        image = isinstance(m, ImageModel)
-        wrong = [h.name for h in hyps if h.level in (("char", "word") if image else ("pixel",))]
+        wrong = [h.name for h in hyps if h.level not in m.levels]
         if wrong:
-            kind = "an image" if image else "a text"
-            takes = "pixel and record" if image else "char, word and record"
+            kind = "an image" if m.symbols == "pixels" else "a text"
+            takes = " and ".join([", ".join(m.levels[:-1]), m.levels[-1]])
             raise HyplibError(f"model {m.name!r} is {kind} model: it takes {takes} hypotheses, "
                               f"not {', '.join(wrong[:5])}")
-    if behaviour_cache and any(isinstance(m, ImageModel) for m in plan):
+    if behaviour_cache and any(m.symbols != "text" for m in plan):
         raise HyplibError("the behaviour cache keeps text models' behaviours only (an image's "
                           "are pixels × units floats): drop behaviour_cache (--behaviour-cache)")
 
@@ -475,7 +475,7 @@ def _update_model(m, chosen, enc, ids, spans, ys, run: Pass, state: dict, stores
     levels, dev = run.levels, run.dev
     behaviours = (_image_behaviours(m, chosen, enc, ids, levels, spans, dev, run.pixel_budget,
                                     finite)
-                  if isinstance(m, ImageModel) else
+                  if m.symbols == "pixels" else
                   _model_behaviours(m, chosen, enc, ids, levels, spans, run.pool, dev, stores,
                                     finite))
     for lv, layer, rows, x in behaviours:

@@ -23,21 +23,27 @@ class Encoded:
     spans: np.ndarray
 
 
-class TextModel:
-    """A model over text: ``encode`` tokenizes a batch, ``module(**inputs)`` runs it.
+class Model:
+    """What the engine needs of any model: a ``name``, a torch ``module`` whose dotted submodule
+    names are its layers, ``default_layers``, ``encode`` (a batch's ``field`` column to an
+    :class:`Encoded`) and ``forward``. ``symbols`` says how its positions meet the records:
+    ``"text"`` (character spans, aligned to characters and words; behaviours can be cached) or
+    ``"pixels"`` (feature maps, upsampled to the label grid); ``levels`` are the hypothesis
+    levels it takes."""
 
-    Subclass and implement :meth:`encode`; layers are the module's dotted submodule names.
-    """
+    field = "text"
+    symbols = "text"
+    levels: tuple[str, ...] = ("char", "word", "record")
 
     def __init__(self, name: str, module: torch.nn.Module, default_layers: tuple[str, ...] = ()):
         self.name = name
         self.module = module.eval()
         self.default_layers = default_layers
 
-    def encode(self, texts: list[str]) -> Encoded:
+    def encode(self, batch: list) -> Encoded:
         raise NotImplementedError
 
-    def to(self, device: torch.device) -> "TextModel":
+    def to(self, device: torch.device) -> "Model":
         self.module.to(device)
         return self
 
@@ -46,23 +52,30 @@ class TextModel:
         return self.module(**inputs)
 
 
+class TextModel(Model):
+    """A model over text: ``encode`` tokenizes a batch and gives each position's character span,
+    ``module(**inputs)`` runs it. Subclass and implement :meth:`encode`."""
+
+
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
 IMAGENET_STD = (0.229, 0.224, 0.225)
-class ImageModel:
+
+
+class ImageModel(Model):
     """A model over images: ``encode`` turns a batch's ``image`` column into a tensor,
     ``module(pixels)`` runs it."""
 
     field = "image"
+    symbols = "pixels"
+    levels = ("pixel", "record")
 
     def __init__(self, name: str, module: torch.nn.Module, size: int = 224,
                  mean: Sequence[float] = IMAGENET_MEAN, std: Sequence[float] = IMAGENET_STD,
                  default_layers: tuple[str, ...] = ()):
-        self.name = name
-        self.module = module.eval()
+        super().__init__(name, module, default_layers)
         self.size = size
         self.mean = torch.tensor(mean, dtype=torch.float32)[:, None, None]
         self.std = torch.tensor(std, dtype=torch.float32)[:, None, None]
-        self.default_layers = default_layers
 
     def encode(self, images: list) -> Encoded:
         """PIL images or (h, w, 3) uint8 arrays -> normalised (batch, 3, size, size)."""
@@ -77,10 +90,6 @@ class ImageModel:
         x = F.interpolate(x, size=(self.size, self.size), mode="bilinear", antialias=True,
                           align_corners=False)[0]
         return (x - self.mean) / self.std
-
-    def to(self, device: torch.device) -> "ImageModel":
-        self.module.to(device)
-        return self
 
     def forward(self, encoded: Encoded, device: torch.device) -> Any:
         return self.module(encoded.inputs["pixels"].to(device, non_blocking=True))

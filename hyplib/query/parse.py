@@ -9,8 +9,21 @@ import lark
 from lark import Token, Transformer, v_args
 
 from ..errors import HyplibError
-from .statements import (Ablation, DataSpec, Diff, Evaluate, From, Inspect, InspectorSpec, Join,
-                         ModelRef, Post, SortKey, Statement, Target)
+from .statements import (
+    Ablation,
+    DataSpec,
+    Diff,
+    Evaluate,
+    From,
+    Inspect,
+    InspectorSpec,
+    Join,
+    ModelRef,
+    Post,
+    SortKey,
+    Statement,
+    Target,
+)
 
 # How the error message names the grammar's regular-expression terminals.
 TERMINALS = {"NAME": "a name", "LAYER": "a layer name", "HYP": "a hypothesis name or glob",

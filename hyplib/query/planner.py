@@ -23,7 +23,6 @@ import torch
 from ..behaviour_cache import BehaviourStore, model_fingerprint
 from ..errors import HyplibError, UnknownNameError
 from ..intervene import ablate
-from ..models import ImageModel
 from ..results import COLUMNS, Result
 from . import operators
 from .bootstrap import REPLICATES, record_keys
@@ -269,7 +268,7 @@ class Runner:
         hits = {}
         with self._ablated(p.ablation):
             for m, layers in lay["models"].items():
-                if isinstance(m, ImageModel):
+                if m.symbols != "text":  # only text behaviours are cached
                     hits[m] = False
                     continue
                 key = model_fingerprint(m.module)

@@ -12,6 +12,7 @@ from __future__ import annotations
 import numpy as np
 import torch
 
+from .. import significance
 from ..align import pixel_grids
 from ..errors import HyplibError
 from ..types import Hypothesis
@@ -96,6 +97,19 @@ def variant(base: type, name: str, hypotheses: set[str], args: dict, mask: set[s
         def scores(self):
             return [] if self.inner is None else self.inner.scores()
 
+        def p_values(self, s):
+            """The inner inspector's p-values (:func:`hyplib.significance.p_values`)."""
+            return None if self.inner is None else significance.p_values(self.inner, s)
+
+        @property
+        def confidence(self) -> float:  # early stopping spends the inner one's error rate
+            return getattr(self.inner, "confidence", 0.95)
+
+        @confidence.setter
+        def confidence(self, value: float) -> None:
+            if self.inner is not None:
+                self.inner.confidence = value
+
         def replicates(self, metric: str) -> np.ndarray | None:
             """(units × columns × B) replicates of the ``r`` metric, else None."""
             if self.boot is None or metric != "r":
@@ -112,6 +126,8 @@ def variant(base: type, name: str, hypotheses: set[str], args: dict, mask: set[s
             if self.boot is not None:
                 self.boot.load_state_dict(state["boot"])
 
+    if hasattr(base, "calibrate"):  # bin edges from the pass's calibration sample
+        Variant.calibrate = lambda self, x: self.inner is not None and self.inner.calibrate(x)
     Variant.name = name
     Variant.__name__ = Variant.__qualname__ = f"Variant[{name}]"
     return Variant

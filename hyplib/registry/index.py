@@ -30,8 +30,12 @@ def sha256(path: Path) -> str:
 
 def parse(filename: str) -> tuple[str, str]:
     """(normalized distribution name, version) of a wheel or sdist file name."""
-    from packaging.utils import (InvalidSdistFilename, InvalidWheelFilename, parse_sdist_filename,
-                                 parse_wheel_filename)
+    from packaging.utils import (
+        InvalidSdistFilename,
+        InvalidWheelFilename,
+        parse_sdist_filename,
+        parse_wheel_filename,
+    )
 
     try:
         name, version, *_ = (parse_wheel_filename(filename) if filename.endswith(".whl")

@@ -16,8 +16,8 @@ import pandas as pd
 
 from ..cache import atomic_path
 from ..figures import mask_overlays
-from ..types import Hypothesis
 from ..results import LOWER_IS_BETTER
+from ..types import Hypothesis
 from .notebook import labelled
 
 CONTROL = "control:"
