@@ -94,8 +94,11 @@ class LabelTable:
 
 
 def _label_batch(batch: dict[str, list], indices: list[int], hyp: Hypothesis,
-                 spans: list) -> dict:
-    """One hypothesis's labels of a batch, checked against the batch's ``spans`` of its level."""
+                 spans: list | None = None) -> dict:
+    """One hypothesis's labels of a batch, checked against the batch's ``spans`` of its level
+    (found here when not given)."""
+    if spans is None:
+        spans = symbol_spans(batch, hyp.level)
     try:
         out = list(hyp.fn(batch))
     except Exception as exc:
