@@ -33,6 +33,7 @@ _EXPORTS = {
     "pick_device": "device", "model_precision": "device", "PRECISIONS": "settings",
     "symbol_spans": "align", "Upsampler": "align", "feature_map": "align", "POOLS": "settings",
     "ablate": "intervene",
+    "unit_means": "intervene",
     "record": "extract",
     "atomic_path": "cache", "cache_dir": "cache", "digest": "cache",
     "seal": "integrity", "verified": "integrity",

@@ -186,14 +186,19 @@ def _repro(args) -> int:
             print(f"{name:<16} [{pack}] {study.title}")
         return 0
     study = cat.get("studies", args.name)
-    table, folder, outcome = run_study(study, quick=args.quick, device=args.device,
-                                       out=args.out, progress=not args.quiet)
-    print(f"{study.title} ({'quick' if args.quick else 'full'} run); report: {folder}/report.md")
-    if args.quick:
+    scale = "quick" if args.quick else args.scale
+    table, folder, outcome = run_study(study, device=args.device, out=args.out,
+                                       progress=not args.quiet, scale=scale, control=args.control)
+    control = f", negative control: {args.control}" if args.control else ""
+    print(f"{study.title} ({scale} run{control}); report: {folder}/report.md")
+    if scale == "quick":
         print("smoke test: a tiny configuration; these verdicts carry no evidence about the paper")
+    if args.control:
+        print("negative control: every claim should fail; one that holds is a defect of the claim")
     with pd.option_context("display.max_colwidth", 70, "display.width", 200,
                            "display.float_format", "{:.3f}".format):
-        print(table[["id", "criterion", "reproduced", "verdict"]].to_string(index=False))
+        print(table[["kind", "id", "criterion", "reproduced", "ci_low", "ci_high", "verdict"]]
+              .to_string(index=False))
         if outcome.summary is not None:
             print()
             print(outcome.summary.to_string(index=False))
@@ -284,7 +289,12 @@ def parser() -> argparse.ArgumentParser:
     rep = sub.add_parser("repro", help="reproduce a published study, claim by claim")
     rep.add_argument("name", nargs="?", help="study name (see --list)")
     rep.add_argument("--list", action="store_true", help="list the installed studies")
-    rep.add_argument("--quick", action="store_true", help="a tiny configuration (seconds)")
+    rep.add_argument("--quick", action="store_true",
+                     help="a smoke test at a tiny size (same as --scale quick)")
+    rep.add_argument("--scale", default="full", choices=["quick", "full", "paper"],
+                     help="full: the study's CPU size (default); paper: the paper's size (GPU)")
+    rep.add_argument("--control", choices=["untrained", "shuffled"],
+                     help="run as a negative control, where every claim should fail")
     rep.add_argument("--device", default="auto")
     rep.add_argument("--out", default="repro", help="report folder root (default: repro/)")
     rep.add_argument("--quiet", action="store_true", help="no progress bars")

@@ -155,15 +155,17 @@ def ud_ewt_or_skip() -> Path:
     return path
 
 
-def quick_study(name: str, out: Path, *args: str) -> tuple[dict, Path, str]:
-    """Run ``hyplib repro NAME --quick`` as a user would (a CLI subprocess, on the CPU); return
-    its ``claims.json`` record, its report folder and what it printed. Fails with the
-    command's error output when it fails."""
+def quick_study(name: str, out: Path, *args: str, control: str | None = None
+                ) -> tuple[dict, Path, str]:
+    """Run ``hyplib repro NAME --quick`` (with ``--control CONTROL`` if given) as a user would
+    (a CLI subprocess, on the CPU); return its ``claims.json`` record, its report folder and
+    what it printed. Fails with the command's error output when it fails."""
+    more = ["--control", control] if control else []
     run = subprocess.run([sys.executable, "-m", "hyplib.cli", "repro", name, "--quick", "--out",
-                          str(out), "--quiet", "--device", "cpu", *args],
+                          str(out), "--quiet", "--device", "cpu", *more, *args],
                          capture_output=True, text=True)
     assert run.returncode == 0, f"hyplib repro {name} --quick failed:\n{run.stderr[-4000:]}"
-    folder = Path(out) / name
+    folder = Path(out) / (name + (f".control-{control}" if control else ""))
     return json.loads((folder / "claims.json").read_text()), folder, run.stdout
 
 
@@ -216,3 +218,10 @@ def assert_scores_close(got, want, rtol: float = 1e-9, atol: float = 1e-9) -> No
                                        torch.as_tensor(getattr(b, field)).double(),
                                        rtol=rtol, atol=atol, equal_nan=True,
                                        msg=lambda m: f"{a.metric} {field}: {m}")
+def held_on_control(name: str, out: Path, control: str = "untrained") -> list[str]:
+    """The claims of study ``name`` that hold on its negative ``control`` at the quick size
+    (each such claim is a defect of the claim); every claim must have been judged."""
+    record, _, _ = quick_study(name, out, control=control)
+    assert record["control"] == control and record["claims"]
+    assert all(c["verdict"] in ("held", "not held") for c in record["claims"]), record["claims"]
+    return [c["id"] for c in record["claims"] if c["verdict"] == "held"]

@@ -145,12 +145,14 @@ def corpus_ids(split: str, max_chars: int) -> np.ndarray:
     return encode_ids("".join(texts))
 
 
-def train(cfg: CharLMConfig, progress: bool = True) -> tuple[CharLSTM, dict]:
-    """Train deterministically; returns the model and its training record."""
+def train(cfg: CharLMConfig, progress: bool = True, device: str = "cpu"
+          ) -> tuple[CharLSTM, dict]:
+    """Train deterministically (on ``device``); returns the model, on the CPU, and its
+    training record."""
     torch.manual_seed(cfg.seed)
-    model = CharLSTM(cfg)
-    data = torch.from_numpy(corpus_ids("train", cfg.max_train_chars))
-    held_out = torch.from_numpy(corpus_ids("test", 200_000))
+    model = CharLSTM(cfg).to(device)
+    data = torch.from_numpy(corpus_ids("train", cfg.max_train_chars)).to(device)
+    held_out = torch.from_numpy(corpus_ids("test", 200_000)).to(device)
     gen = torch.Generator().manual_seed(cfg.seed)
     opt = torch.optim.Adam(model.parameters(), lr=cfg.lr)
     sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, cfg.steps)
@@ -159,7 +161,7 @@ def train(cfg: CharLMConfig, progress: bool = True) -> tuple[CharLSTM, dict]:
     bar = tqdm(range(cfg.steps), desc="train charlm", disable=not progress, unit="step")
     for _ in bar:
         at = torch.randint(0, len(data) - cfg.seq_len - 1, (cfg.batch,), generator=gen)
-        window = data[at[:, None] + offsets]
+        window = data[(at[:, None] + offsets).to(device)]
         logits = model(window[:, :-1])
         loss = nn.functional.cross_entropy(logits.reshape(-1, logits.shape[-1]),
                                            window[:, 1:].reshape(-1))
@@ -170,9 +172,9 @@ def train(cfg: CharLMConfig, progress: bool = True) -> tuple[CharLSTM, dict]:
         sched.step()
         bar.set_postfix(loss=f"{loss.item():.3f}", refresh=False)
     model.eval()
-    return model, {"train_seconds": time.perf_counter() - start,
-                   "final_loss": loss.item(),
-                   "held_out_bits_per_char": bits_per_char(model, held_out, cfg.seq_len * 4)}
+    bits = bits_per_char(model, held_out, cfg.seq_len * 4)
+    return model.cpu(), {"train_seconds": time.perf_counter() - start, "final_loss": loss.item(),
+                         "held_out_bits_per_char": bits, "device": str(device)}
 
 
 @torch.inference_mode()
@@ -184,14 +186,18 @@ def bits_per_char(model: CharLSTM, ids: torch.Tensor, seq_len: int) -> float:
 
 
 def load(cfg: CharLMConfig | None = None, name: str = "charlm", progress: bool = True,
-         **overrides) -> CharLM:
-    """The trained model for ``cfg``: from the cache, or trained now and cached atomically."""
+         device: str = "cpu", **overrides) -> CharLM:
+    """The trained model for ``cfg``: from the cache, or trained now on ``device`` and cached
+    atomically (a model trained on another kind of device is cached apart: its numbers
+    differ)."""
     cfg = dataclasses.replace(cfg or CharLMConfig(), **overrides)
+    kind = torch.device(device).type
     recipe = [RECIPE_VERSION, dataclasses.asdict(cfg),
               [(p.name, p.stat().st_size) for p in stdlib_files("all")]]
+    recipe += [kind] if kind != "cpu" else []
 
     def fresh() -> dict:
-        model, record = train(cfg, progress)
+        model, record = train(cfg, progress, device)
         return {"state_dict": model.state_dict(), "config": dataclasses.asdict(cfg),
                 "record": record}
 
@@ -205,6 +211,9 @@ def load(cfg: CharLMConfig | None = None, name: str = "charlm", progress: bool =
 
 
 TINY = CharLMConfig(hidden=48, embed=16, seq_len=64, batch=16, steps=60, max_train_chars=200_000)
+# Karpathy et al.'s largest: 3 layers of 512, sequences of 100, batches of 100, to convergence
+PAPER = CharLMConfig(hidden=512, layers=3, embed=64, seq_len=100, batch=100, steps=30_000,
+                     lr=2e-3, max_train_chars=40_000_000)
 RECIPES = {
     "charlm": ModelRecipe("charlm", lambda **kw: load(name="charlm", **kw),
                           "2-layer 256-unit char LSTM trained on Python's stdlib source"),

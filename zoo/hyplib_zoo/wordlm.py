@@ -8,6 +8,7 @@ text. Layers: ``embed`` (the word embeddings), ``lstm.0``, ``lstm.1``, ``head``.
 from __future__ import annotations
 
 import dataclasses
+import math
 import re
 from collections import Counter
 from dataclasses import dataclass
@@ -17,7 +18,7 @@ import torch
 from torch import nn
 from tqdm.auto import tqdm
 
-from hyplib import Encoded, ModelRecipe, TextModel, digest
+from hyplib import Encoded, ModelRecipe, TextModel, digest, pick_device
 from hyplib.study import checkpoint
 
 RECIPE_VERSION = 1
@@ -89,13 +90,15 @@ def _vocabulary(sentences: list[list[str]], min_count: int) -> list[str]:
     return ["<pad>", "<unk>"] + sorted(w for w, c in counts.items() if c >= min_count)
 
 
-def train(texts: list[str], cfg: WordLMConfig, progress: bool = True) -> tuple[WordLSTM, list[str], dict]:
-    """Next-word prediction over sentences, deterministic."""
+def train(texts: list[str], cfg: WordLMConfig, progress: bool = True, device: str = "cpu"
+          ) -> tuple[WordLSTM, list[str], dict]:
+    """Next-word prediction over sentences, deterministic (on ``device``); the model comes
+    back on the CPU."""
     torch.manual_seed(cfg.seed)
     sentences = [tokenize(t)[0] for t in texts]
     vocab = _vocabulary(sentences, cfg.min_count)
     index = {w: i for i, w in enumerate(vocab)}
-    model = WordLSTM(len(vocab), cfg)
+    model = WordLSTM(len(vocab), cfg).to(device)
     opt = torch.optim.Adam(model.parameters(), lr=cfg.lr)
     gen = torch.Generator().manual_seed(cfg.seed)
     encoded = [torch.tensor([index.get(w, UNK) for w in s]) for s in sentences if len(s) > 1]
@@ -106,7 +109,7 @@ def train(texts: list[str], cfg: WordLMConfig, progress: bool = True) -> tuple[W
                    disable=not progress, unit="batch")
         for lo in bar:
             batch = nn.utils.rnn.pad_sequence([encoded[i] for i in order[lo:lo + cfg.batch]],
-                                              batch_first=True, padding_value=PAD)
+                                              batch_first=True, padding_value=PAD).to(device)
             logits = model(batch[:, :-1])
             loss = nn.functional.cross_entropy(logits.reshape(-1, len(vocab)),
                                                batch[:, 1:].reshape(-1), ignore_index=PAD)
@@ -116,37 +119,54 @@ def train(texts: list[str], cfg: WordLMConfig, progress: bool = True) -> tuple[W
             opt.step()
             losses.append(loss.item())
     model.eval()
-    return model, vocab, {"final_loss": float(np.mean(losses[-50:])), "vocab": len(vocab)}
+    return model.cpu(), vocab, {"final_loss": float(np.mean(losses[-50:])), "vocab": len(vocab)}
 
 
-def next_word_loss(lm: WordLM, texts: list[str], batch: int = 64) -> float:
-    """Mean cross-entropy (nats) of predicting each token of ``texts`` from the ones before it."""
-    total, count = 0.0, 0
+def sentence_losses(lm: WordLM, texts: list[str], batch: int = 64) -> tuple[np.ndarray, np.ndarray]:
+    """Per sentence of ``texts``: the summed cross-entropy (nats) of predicting each token from
+    the ones before it, and the number of tokens predicted."""
+    totals, counts = [], []
     with torch.inference_mode():
         for lo in range(0, len(texts), batch):
             ids = lm.encode(texts[lo:lo + batch]).inputs["ids"]
             logits = lm.module(ids[:, :-1])
-            loss = nn.functional.cross_entropy(logits.flatten(0, 1), ids[:, 1:].flatten(),
-                                               ignore_index=PAD, reduction="sum")
-            total += float(loss)
-            count += int((ids[:, 1:] != PAD).sum())
-    return total / max(count, 1)
+            loss = nn.functional.cross_entropy(logits.transpose(1, 2), ids[:, 1:],
+                                               ignore_index=PAD, reduction="none")
+            totals.append(loss.double().sum(1).numpy())
+            counts.append((ids[:, 1:] != PAD).sum(1).numpy())
+    return np.concatenate(totals), np.concatenate(counts)
+
+
+def next_word_loss(lm: WordLM, texts: list[str], batch: int = 64) -> float:
+    """Mean cross-entropy (nats) of predicting each token of ``texts`` from the ones before it."""
+    totals, counts = sentence_losses(lm, texts, batch)
+    return float(totals.sum() / max(counts.sum(), 1))
+
+
+def untrained(trained: WordLM, cfg: WordLMConfig, seed: int | None = None,
+              name: str = "untrained") -> WordLM:
+    """``trained``'s architecture (recipe ``cfg``) and vocabulary at a seeded initialisation:
+    by default the recipe's own (its seed), the network before training."""
+    torch.manual_seed(cfg.seed if seed is None else seed)
+    return WordLM(name, WordLSTM(len(trained.vocab), cfg), trained.vocab, trained.default_layers)
 
 
 def load(cfg: WordLMConfig | None = None, name: str = "wordlm", progress: bool = True,
-         path=None, **overrides) -> WordLM:
-    """The model trained on EWT train (``path`` or ``$HYPLIB_UD_EWT``), cached."""
+         path=None, device: str = "cpu", **overrides) -> WordLM:
+    """The model trained on EWT train (``path`` or ``$HYPLIB_UD_EWT``), cached (trained on
+    another kind of ``device`` than the CPU: cached apart, its numbers differ)."""
     from .ud import ud_english_ewt
 
     cfg = dataclasses.replace(cfg or WordLMConfig(), **overrides)
     texts = ud_english_ewt("train", path=path, max_sentences=cfg.max_sentences)["text"]
+    kind = torch.device(device).type
 
     def fresh() -> dict:
-        module, vocab, record = train(texts, cfg, progress)
+        module, vocab, record = train(texts, cfg, progress, device)
         return {"state_dict": module.state_dict(), "vocab": vocab, "record": record}
 
-    saved, file = checkpoint("wordlm", [RECIPE_VERSION, dataclasses.asdict(cfg), digest(texts)],
-                             fresh)
+    recipe = [RECIPE_VERSION, dataclasses.asdict(cfg), digest(texts)]
+    saved, file = checkpoint("wordlm", recipe + ([kind] if kind != "cpu" else []), fresh)
     vocab, record = saved["vocab"], saved["record"]
     module = WordLSTM(len(vocab), cfg)
     module.load_state_dict(saved["state_dict"])
@@ -156,9 +176,32 @@ def load(cfg: WordLMConfig | None = None, name: str = "wordlm", progress: bool =
 
 
 TINY = WordLMConfig(hidden=32, embed=16, epochs=1, max_sentences=600)
+# the encoders of Belinkov et al. and Shi et al.: 2 layers of 500 units, trained longer
+PAPER = WordLMConfig(hidden=500, embed=500, epochs=20, min_count=1)
 RECIPES = {
     "wordlm": ModelRecipe("wordlm", lambda **kw: load(name="wordlm", **kw),
                           "2-layer 256-unit word LSTM LM trained on UD English-EWT train"),
     "wordlm-tiny": ModelRecipe("wordlm-tiny", lambda **kw: load(TINY, name="wordlm-tiny", **kw),
                                "the wordlm recipe at a tiny size, for tests (seconds)"),
 }
+
+
+def study_model(ctx) -> tuple[WordLM, WordLMConfig]:
+    """The word LM at a study context's scale (``quick``, ``full``, ``paper``); under the
+    negative control (``ctx.control == "untrained"``) an untrained one (seed + 1) in its
+    place."""
+    cfg = {"quick": TINY, "full": WordLMConfig(), "paper": PAPER}[ctx.scale]
+    lm = load(cfg, progress=ctx.progress, device=str(pick_device(ctx.device)))
+    if ctx.control == "untrained":
+        lm = untrained(lm, cfg, cfg.seed + 1, "wordlm")
+        lm.record = {"vocab": len(lm.vocab), "final_loss": math.nan}
+    return lm, cfg
+
+
+def describe(lm: WordLM, cfg: WordLMConfig, ctx, texts: list[str]) -> str:
+    """The LM's size, training and perplexity on ``texts``, for a study's notes."""
+    how = ("untrained (the negative control)" if ctx.control else
+           f"{cfg.epochs} epochs, final training loss {lm.record['final_loss']:.3f}")
+    return (f"model ({ctx.scale} scale): {cfg.layers} LSTM layers of {cfg.hidden} units over "
+            f"embeddings of {cfg.embed}, vocabulary {len(lm.vocab)}, {how}; perplexity "
+            f"{math.exp(next_word_loss(lm, texts)):.1f} on {len(texts)} EWT dev sentences")

@@ -31,12 +31,12 @@ import datasets
 import numpy as np
 import pandas as pd
 import torch
-from hyplib_zoo.wordlm import WordLM, WordLMConfig, WordLSTM, train
+from hyplib_zoo.wordlm import WordLM, WordLMConfig, WordLSTM, train, untrained
 from nltk import Tree
 
 from hyplib import ablate, behaviours, digest, pick_device, query, unit_name
-from hyplib.study import (Claim, Context, Outcome, Study, checkpoint, figure, heatmap, one_thread,
-                          save_png)
+from hyplib.study import (Claim, Context, Outcome, Study, checkpoint, difference, figure,
+                          heatmap, mean_interval, one_thread, paired_difference, save_png)
 
 from .agreement import AGREEMENT, OTHER_FORM, corpus, dependency
 
@@ -46,6 +46,8 @@ TOP_K = 4         # "a few": Lakretz et al. found 2 of 1,300 units; 4 of our 128
 DRAWS = 20        # random draws of TOP_K units
 NUMBER_UNIT = 0.5  # a unit "carries number" if |r| with subject_number >= 0.5
 CRITICAL = 0.05   # a unit is critical if ablating it alone costs 5 points of attractor accuracy
+SINGLE_DROP = 0.25  # the paper's headline: one unit's ablation costs one number this much, at least
+LEARNED = 0.1     # the trained LM's best depth unit beats the untrained one's by this much |r|
 CONDITIONS = ("simple", "congruent", "attractor")
 INTACT, TOP = "intact", f"top {TOP_K} number units ablated"
 RANDOM = f"{TOP_K} random units ablated (mean)"
@@ -65,7 +67,11 @@ class LakretzConfig:
 
 QUICK = LakretzConfig(sentences=1500,
                       lm=WordLMConfig(hidden=24, embed=16, epochs=2, lr=3e-3, min_count=1))
-TEST = {"full": 6000, "quick": 600}  # held-out sentences sampled (before removing seen ones)
+# the paper's LM size (2 × 650 units, embeddings of 650), on 200,000 sentences of the grammar
+PAPER = LakretzConfig(sentences=200_000,
+                      lm=WordLMConfig(hidden=650, embed=650, epochs=10, lr=1e-3, min_count=1))
+# held-out sentences sampled (before removing seen ones)
+TEST = {"paper": 6000, "full": 6000, "quick": 600}
 
 
 @functools.lru_cache(maxsize=2)
@@ -74,20 +80,23 @@ def training_texts(cfg: LakretzConfig) -> tuple[str, ...]:
     return tuple(corpus(cfg.sentences, [cfg.lm.seed, 0], cfg.max_depth)["text"])
 
 
-def load(cfg: LakretzConfig, name: str = "lakretz", progress: bool = True) -> WordLM:
-    """The LM trained on the recipe's corpus: from the cache, or trained now (one thread)."""
+def load(cfg: LakretzConfig, name: str = "lakretz", progress: bool = True,
+         device: str = "cpu") -> WordLM:
+    """The LM trained on the recipe's corpus: from the cache, or trained now (one thread) on
+    ``device`` (another kind than the CPU is cached apart)."""
     texts = list(training_texts(cfg))
+    kind = torch.device(device).type
 
     def fresh() -> dict:
         start = time.perf_counter()
         with one_thread():
-            module, vocab, record = train(texts, cfg.lm, progress)
+            module, vocab, record = train(texts, cfg.lm, progress, device)
         record["train_seconds"] = time.perf_counter() - start
         return {"state_dict": module.state_dict(), "vocab": vocab, "record": record,
                 "config": dataclasses.asdict(cfg)}
 
-    saved, path = checkpoint("lakretz", [RECIPE_VERSION, dataclasses.asdict(cfg), digest(texts)],
-                             fresh)
+    recipe = [RECIPE_VERSION, dataclasses.asdict(cfg), digest(texts)]
+    saved, path = checkpoint("lakretz", recipe + ([kind] if kind != "cpu" else []), fresh)
     vocab, record = saved["vocab"], saved["record"]
     module = WordLSTM(len(vocab), cfg.lm)
     module.load_state_dict(saved["state_dict"])
@@ -135,6 +144,8 @@ LET top = FROM scores KEEP hypothesis = '{NUMBER}' ORDER BY |score| DESC LIMIT {
 LET intact = EVALUATE agreement OF lakretz OVER test BY condition;
 LET ablated = EVALUATE agreement OF lakretz OVER test BY condition WITH ABLATE UNITS OF top;
 LET drop = DIFF intact, ablated ON hypothesis;
+LET base = INSPECT UNTRAINED lakretz AGAINST {NUMBER}, {DEPTH} OVER test SEED {{seed}};
+LET learned = DIFF BEST scores, base ON hypothesis;
 LET by_number = EVALUATE agreement OF lakretz OVER test WHERE condition = 'attractor' BY plural
     WITH ABLATE UNITS OF top
 """
@@ -146,12 +157,23 @@ def _agreement(model: WordLM, data: datasets.Dataset) -> np.ndarray:
                      .to_pandas())
 
 
+def _model(cfg: LakretzConfig, ctx: Context, dev) -> WordLM:
+    """The LM studied; under the negative control an untrained one (seed + 1; the query's
+    UNTRAINED baseline is seed 0)."""
+    model = load(cfg, progress=ctx.progress, device=str(dev))
+    if ctx.control == "untrained":
+        record = {"train_seconds": 0.0, "final_loss": float("nan")}
+        model = untrained(model, cfg.lm, cfg.lm.seed + 1, "lakretz")
+        model.record, model.config = record, cfg
+    return model
+
+
 def _run(ctx: Context) -> Outcome:
-    cfg = QUICK if ctx.quick else LakretzConfig()
+    cfg = {"quick": QUICK, "full": LakretzConfig(), "paper": PAPER}[ctx.scale]
     dev = pick_device(ctx.device)
     with one_thread():
-        model = load(cfg, progress=ctx.progress)
-        data, deps = test_set(cfg, TEST["quick" if ctx.quick else "full"])
+        model = _model(cfg, ctx, dev)
+        data, deps = test_set(cfg, TEST[ctx.scale])
         records = data
         for field in ("verb", "verb_word", "condition", "plural"):
             records = records.add_column(field, deps[field].tolist())
@@ -171,6 +193,7 @@ def _run(ctx: Context) -> Outcome:
                                  RANDOM: random.mean()}).reindex(list(CONDITIONS))
         drop_ci = results["drop"].table.set_index("label")[["score", "ci_low", "ci_high"]]
         single = _single_unit_drops(model, data, deps, number.index)
+        single_interval = _single_unit_interval(model, data, deps, single)
         files = [_bars(accuracy, random.std(), ctx.out / "agreement_accuracy.png"),
                  heatmap(_best(r), ctx.out / "best_abs_r.png", "best |r| per layer"),
                  _traces(model, data, deps, top, ctx.out / "number_units.png", dev),
@@ -198,12 +221,42 @@ def _run(ctx: Context) -> Outcome:
         "number_units.share": float((number.abs() >= NUMBER_UNIT).mean()),
         "syntax_units.best_abs_r": float(r.loc[DEPTH].abs().max()),
     }
+    learned = results["learned"].table.set_index("hypothesis")
+    figures["syntax_units.best_abs_r_untrained"] = learned.loc[DEPTH, "base.score"]
+    figures["syntax_units.learned_gain"] = learned.loc[DEPTH, "score"]
+    ends = table[table["metric"] == "r"].set_index(["hypothesis", "layer", "unit"])[
+        ["ci_low", "ci_high"]]
+    cis = {name: results[name].table.set_index("label")[["ci_low", "ci_high"]]
+           for name in ("intact", "ablated")}
+    drop_ends = tuple(drop_ci.loc["attractor", ["ci_low", "ci_high"]])
+    random_ends = mean_interval(random_drop.to_numpy(), seed=ctx.seed)  # over the draws
+    intervals = {
+        "accuracy.attractor": tuple(cis["intact"].loc["attractor"]),
+        "ablated_accuracy.simple": tuple(cis["ablated"].loc["simple"]),
+        "ablation_drop.attractor": drop_ends,
+        "ablation_excess.attractor": difference(drop_ends, random_ends,
+                                                figures["ablation_excess.attractor"]),
+        # the top set's drop against each random draw's: as wide as the drop's interval
+        "ablation_margin.attractor": (drop_ends[0] - random_drop.max(),
+                                      drop_ends[1] - random_drop.max()),
+        "number_units.best_abs_r": _abs_interval(ends.loc[NUMBER].loc[number.abs().idxmax()]),
+        # as few as the units whose whole interval passes, as many as those whose interval reaches
+        "number_units.share": (float((_abs_low(ends.loc[NUMBER]) >= NUMBER_UNIT).mean()),
+                               float((ends.loc[NUMBER].abs().max(axis=1) >= NUMBER_UNIT).mean())),
+        "syntax_units.best_abs_r": _abs_interval(ends.loc[DEPTH].loc[r.loc[DEPTH].abs().idxmax()]),
+        "syntax_units.learned_gain": tuple(learned.loc[DEPTH, ["ci_low", "ci_high"]]),
+        "single_unit.max_drop": single_interval,
+    }
     summary = pd.DataFrame({"unit_name": [unit_name(model.name, layer, u) for layer, u in top],
                             "r": number.loc[top].round(3).to_numpy()})
     counts = deps["condition"].value_counts()
     split = ", ".join(f"{c}: {counts.get(c, 0)}" for c in CONDITIONS)
-    notes = [f"model: {cfg}; trained in {model.record['train_seconds']:.0f} s, final loss "
-             f"{model.record['final_loss']:.3f}",
+    notes = [f"model ({ctx.scale} scale): 2 layers of {cfg.lm.hidden} units, embeddings of "
+             f"{cfg.lm.embed}, {cfg.lm.epochs} epochs on {cfg.sentences:,} sentences ({cfg}); "
+             + (f"trained in {model.record['train_seconds']:.0f} s, final loss "
+                f"{model.record['final_loss']:.3f}" if ctx.control is None else
+                f"untrained (seed {cfg.lm.seed + 1}): the negative control"),
+
              f"{len(data)} held-out sentences ({split}); "
              f"{result.meta['symbols']['word']} words inspected in {result.meta['seconds']:.1f} s",
              f"number units (top {TOP_K} by |r| with {NUMBER}): "
@@ -211,7 +264,8 @@ def _run(ctx: Context) -> Outcome:
     return Outcome({k: float(v) for k, v in figures.items()},
                    {"scores": table, "agreement_accuracy": accuracy.reset_index(),
                     "random_ablations": random,
-                    "single_unit_ablations": single.reset_index()}, files, notes, summary)
+                    "single_unit_ablations": single.reset_index()}, files, notes, summary,
+                   intervals=intervals)
 
 
 def _random_ablations(model: WordLM, texts: list[str], deps: pd.DataFrame, pool,
@@ -222,6 +276,32 @@ def _random_ablations(model: WordLM, texts: list[str], deps: pd.DataFrame, pool,
         with ablate(model, _units(pool[rng.choice(len(pool), TOP_K, replace=False)])):
             rows.append(_by_condition(agreement(model, texts, deps), deps))
     return pd.DataFrame(rows)
+
+
+def _single_unit_interval(model: WordLM, data, deps: pd.DataFrame,
+                          single: pd.DataFrame) -> tuple[float, float]:
+    """The interval of the largest single-unit drop: that unit ablated again, its drop on
+    that number's attractor sentences bootstrapped (not corrected for choosing the unit)."""
+    unit = single["max"].idxmax()
+    plural = single.loc[unit, "plural"] >= single.loc[unit, "singular"]
+    keep = np.flatnonzero((deps["condition"].to_numpy() == "attractor")
+                          & (deps["plural"].to_numpy() == plural))
+    texts, sub = [data["text"][i] for i in keep], deps.iloc[keep].reset_index(drop=True)
+    before = agreement(model, texts, sub)
+    with ablate(model, {unit[0]: [unit[1]]}):
+        after = agreement(model, texts, sub)
+    return paired_difference(before, after)
+
+
+def _abs_low(ends: pd.DataFrame) -> pd.Series:
+    """The lower end of |r| from an interval of r (0 where it straddles 0)."""
+    straddles = (ends["ci_low"] < 0) & (ends["ci_high"] > 0)
+    return ends.abs().min(axis=1).where(~straddles, 0.0)
+
+
+def _abs_interval(ends: pd.Series) -> tuple[float, float]:
+    """(low, high) of |r| from one unit's interval of r."""
+    return float(_abs_low(ends.to_frame().T).iloc[0]), float(ends.abs().max())
 
 
 def _attractor_by_number(right: np.ndarray, deps: pd.DataFrame) -> dict[str, float]:
@@ -325,24 +405,34 @@ LAKRETZ2019 = Study(
             "units are ranked by their correlation with the subject's number and ablated "
             "through the recurrence, against as many random units.",
     run=_run,
+    controls=("untrained",),
+    paper="2 layers of 650 units (the paper's LM size), 10 epochs on 200,000 grammar "
+          "sentences, on a GPU",
     claims=(
         Claim("agreement.attractor", "the intact model gets long-range agreement across an "
               "attractor right", "accuracy.attractor", ">=", 0.9,
               "nounPP: high accuracy (Table 1)"),
+        Claim("single_unit.ablation", "ablating a single unit breaks long-range agreement "
+              f"for one grammatical number (drop >= {SINGLE_DROP})", "single_unit.max_drop",
+              ">=", SINGLE_DROP, "units 776, 988 alone: near chance on one number (Table 1)"),
         Claim("number_units.exist", "some units carry the subject's number to the verb",
-              "number_units.best_abs_r", ">=", NUMBER_UNIT, "units 776 and 988"),
-        Claim("number_units.sparse", "the number units are few: at most 10% of the LSTM "
-              "units reach |r| >= 0.5", "number_units.share", "<=", 0.1, "2 of 1,300 units"),
+              "number_units.best_abs_r", ">=", NUMBER_UNIT, "units 776 and 988 (Fig. 2)"),
+        Claim("number_units.sparse", "the number units exist and are few: at least one and at "
+              "most 10% of the LSTM units reach |r| >= 0.5", "number_units.share", "within",
+              1e-6, "2 of 1,300 units (Sec. 4)", upper=0.1),
         Claim("ablation.attractor", f"ablating the top {TOP_K} number units drops long-range "
               f"(attractor) accuracy far more than {TOP_K} random units (mean over {DRAWS} "
               f"draws)", "ablation_excess.attractor", ">=", 0.1,
-              "to near chance in the affected condition"),
-        Claim("ablation.beyond_random", f"and more than any of the {DRAWS} random draws",
-              "ablation_margin.attractor", ">", 0.0),
+              "to near chance in the affected condition (Table 1)"),
         Claim("ablation.simple_spared", "short-range agreement survives that ablation",
-              "ablated_accuracy.simple", ">=", 0.9, "Simple task unaffected"),
-        Claim("syntax_units.exist", "some units track syntactic depth",
-              "syntax_units.best_abs_r", ">=", 0.5, "e.g. unit 1150"),
+              "ablated_accuracy.simple", ">=", 0.9, "Simple task unaffected (Table 1)"),
+        Claim("syntax_units.learned", "some units track syntactic depth, beyond what an "
+              "untrained LM's units do", "syntax_units.learned_gain", ">=", LEARNED,
+              "unit 1150 (Fig. 4); the untrained baseline is ours"),
+    ),
+    checks=(
+        Claim("ablation.beyond_random", f"the top {TOP_K} units' drop exceeds every one of the "
+              f"{DRAWS} random draws'", "ablation_margin.attractor", ">", 0.0),
     ),
     deviations=(
         "Data: sentences sampled from our NLTK PCFG (hyplib_grammar.agreement) with 8 "
@@ -355,14 +445,17 @@ LAKRETZ2019 = Study(
         f"Number units are ranked by |r| with the subject's number (+1/-1 from the subject's "
         f"noun to the word before the verb, 0 elsewhere) over all words, and the top {TOP_K} "
         f"(both layers) are ablated at once; the paper found its two units by ablating each "
-        f"unit alone, which we also do (figures single_unit.*, single_unit_ablation.png) "
-        f"without a claim on it.",
+        f"unit alone, which we also do: the claim single_unit.ablation is the paper's "
+        f"headline (figures single_unit.*, single_unit_ablation.png).",
         "Ablation holds the unit's hidden state h at 0 at every step, through the recurrence "
         "(hyplib.intervene); conditions pool singular and plural subjects.",
-        "Criteria fixed before running: accuracy >= 0.9; a number unit has |r| >= 0.5, and "
-        "at most 10% of units are; ablation excess drop >= 0.10 over the random mean and "
-        "above every random draw; simple accuracy after ablation >= 0.9; a depth unit has "
-        "|r| >= 0.5.",
+        "Criteria fixed before running: accuracy >= 0.9; one unit alone drops one number's "
+        "attractor accuracy by >= 0.25; a number unit has |r| >= 0.5, and between one and "
+        "10% of units are; ablation excess drop >= 0.10 over the random mean; simple "
+        "accuracy after ablation >= 0.9; the best depth unit's |r| beats the untrained LM's "
+        "best by >= 0.1 (an untrained LM has units with |r| about 0.6 with depth). Each is "
+        "judged on its 95% interval: a bootstrap over test sentences (accuracies, drops), "
+        "Fisher's interval of the best unit (correlations; not corrected for choosing it).",
     ),
     runtime=RUNTIME,
 )

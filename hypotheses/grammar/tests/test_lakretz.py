@@ -2,12 +2,13 @@
 
 import numpy as np
 import pandas as pd
+import pytest
 import torch
 from hyplib_grammar import lakretz as L
 from hyplib_grammar.agreement import VERBS
 from hyplib_zoo.wordlm import WordLMConfig
 
-from hyplib.testing import quick_study
+from hyplib.testing import held_on_control, quick_study
 
 TINY = L.LakretzConfig(sentences=300, lm=WordLMConfig(hidden=8, embed=8, epochs=1, min_count=1))
 
@@ -46,9 +47,17 @@ def test_agreement_compares_the_verb_with_its_other_form(tmp_path, monkeypatch):
 
 def test_quick_run_judges_every_claim(tmp_path):
     record, folder, out = quick_study("lakretz2019", tmp_path)
-    assert [c["id"] for c in record["claims"]] == [c.id for c in L.LAKRETZ2019.claims]
-    assert all(c["verdict"] in ("held", "not held") for c in record["claims"])
+    assert [c["id"] for c in record["claims"]] == [
+        "agreement.attractor", "single_unit.ablation", "number_units.exist",
+        "number_units.sparse", "ablation.attractor", "ablation.simple_spared",
+        "syntax_units.learned"]
+    assert all(c["verdict"] in ("held", "not held") for c in record["claims"] + record["checks"])
+    assert all(c["ci_low"] <= c["reproduced"] <= c["ci_high"] for c in record["claims"])
     f = record["figures"]
+    single = pd.read_csv(folder / "single_unit_ablations.csv")
+    assert f["single_unit.max_drop"] == pytest.approx(single["max"].max())
+    assert f["syntax_units.learned_gain"] == pytest.approx(
+        f["syntax_units.best_abs_r"] - f["syntax_units.best_abs_r_untrained"])
     assert all(0 <= f[f"accuracy.{c}"] <= 1 for c in L.CONDITIONS)
     random = pd.read_csv(folder / "random_ablations.csv")
     assert len(random) == L.DRAWS
@@ -60,3 +69,7 @@ def test_quick_run_judges_every_claim(tmp_path):
                  "scores.csv"):
         assert (folder / name).stat().st_size > 500
     assert "ablation.beyond_random" in out
+
+
+def test_every_claim_fails_on_the_untrained_control(tmp_path):
+    assert held_on_control("lakretz2019", tmp_path) == []

@@ -5,7 +5,7 @@ import pytest
 import torch
 from hyplib_grammar import luigi as L
 
-from hyplib.testing import quick_study
+from hyplib.testing import held_on_control, quick_study
 
 
 def test_training_is_deterministic_and_cached(tmp_path, monkeypatch):
@@ -46,3 +46,7 @@ def test_quick_run_judges_every_claim(tmp_path):
         assert (folder / name).stat().st_size > 500
     assert "![activations](activations.png)" in (folder / "report.md").read_text()
     assert "probe_state.learned" in out
+
+
+def test_every_claim_fails_on_the_untrained_control(tmp_path):
+    assert held_on_control("luigi-fsm", tmp_path) == []

@@ -2,10 +2,10 @@
 
 import pytest
 import torch
-from hyplib_parse.studies import TARGETS, untrained
-from hyplib_zoo.wordlm import WordLM, WordLMConfig, WordLSTM, train
+from hyplib_parse.studies import TARGETS
+from hyplib_zoo.wordlm import WordLM, WordLMConfig, WordLSTM, train, untrained
 
-from hyplib.testing import quick_study, ud_ewt_or_skip
+from hyplib.testing import held_on_control, quick_study, ud_ewt_or_skip
 
 
 def test_untrained_is_the_recipes_initialisation():
@@ -22,16 +22,23 @@ def test_untrained_is_the_recipes_initialisation():
 def test_quick_run_judges_every_claim(tmp_path):
     ud_ewt_or_skip()
     record, folder, out = quick_study("shi2016", tmp_path)
-    assert [c["id"] for c in record["claims"]] == [
-        f"{short}{suffix}" for short in TARGETS for suffix in ("", ".learned")]
-    assert all(c["verdict"] in ("held", "not held") for c in record["claims"])
+    assert [c["id"] for c in record["claims"]] == list(TARGETS)
+    assert [c["id"] for c in record["checks"]] == [f"{t}.above_majority" for t in TARGETS]
+    assert all(c["verdict"] in ("held", "not held") for c in record["claims"] + record["checks"])
     figures = record["figures"]
     for short in TARGETS:
         assert 0 < figures[f"accuracy.{short}"] <= 1 and 0 < figures[f"majority.{short}"] <= 1
         assert figures[f"above_majority.{short}"] == pytest.approx(
             figures[f"accuracy.{short}"] - figures[f"majority.{short}"])
-        assert figures[f"learned_gain.{short}"] == pytest.approx(
+        assert figures[f"accuracy_gain.{short}"] == pytest.approx(
             figures[f"accuracy.{short}"] - figures[f"accuracy_untrained.{short}"])
+        assert figures[f"learned_gain.{short}"] == pytest.approx(
+            figures[f"macro_f1.{short}"] - figures[f"macro_f1_untrained.{short}"])
     for name in ("probe_accuracy.png", "report.md", "scores.csv", "accuracy.csv"):
         assert (folder / name).stat().st_size > 300
-    assert "depth_bin.learned" in out
+    assert "depth_bin.above_majority" in out
+
+
+def test_every_claim_fails_on_the_untrained_control(tmp_path):
+    ud_ewt_or_skip()
+    assert held_on_control("shi2016", tmp_path) == []

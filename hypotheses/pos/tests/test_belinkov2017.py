@@ -2,15 +2,19 @@
 
 import pytest
 
-from hyplib.testing import quick_study, ud_ewt_or_skip
+from hyplib.testing import held_on_control, quick_study, ud_ewt_or_skip
 
 
 def test_quick_run_judges_every_claim(tmp_path):
     ud_ewt_or_skip()
     record, folder, out = quick_study("belinkov2017", tmp_path)
-    assert [c["id"] for c in record["claims"]] == ["layer1_over_embeddings", "layer2_not_better",
-                                                   "far_above_majority"]
-    assert all(c["verdict"] in ("held", "not held") for c in record["claims"])
+    assert [c["id"] for c in record["claims"]] == ["layer1_over_embeddings", "layer2_dip"]
+    assert [c["id"] for c in record["checks"]] == ["far_above_majority"]
+    assert all(c["verdict"] in ("held", "not held") for c in record["claims"] + record["checks"])
+    dip = record["claims"][1]
+    assert dip["criterion"] == "gain.lstm.1_over_lstm.0 within [-0.04, 0.01]"
+    inside = -0.04 <= dip["ci_low"] <= dip["reproduced"] <= dip["ci_high"] <= 0.01
+    assert (dip["verdict"] == "held") == inside
     figures = record["figures"]
     acc = {layer: figures[f"accuracy.{layer}"] for layer in ("embed", "lstm.0", "lstm.1")}
     assert all(0 < a <= 1 for a in acc.values())
@@ -19,4 +23,9 @@ def test_quick_run_judges_every_claim(tmp_path):
         min(acc.values()) - figures["majority"])
     for name in ("probe_accuracy.png", "report.md", "scores.csv"):
         assert (folder / name).stat().st_size > 500
-    assert "layer2_not_better" in out
+    assert "layer2_dip" in out and "perplexity" in " ".join(record["notes"])
+
+
+def test_every_claim_fails_on_the_untrained_control(tmp_path):
+    ud_ewt_or_skip()
+    assert held_on_control("belinkov2017", tmp_path) == []

@@ -3,7 +3,7 @@
 import pandas as pd
 import pytest
 
-from hyplib.testing import quick_study, ud_ewt_or_skip
+from hyplib.testing import held_on_control, quick_study, ud_ewt_or_skip
 
 
 def test_quick_run_judges_every_claim(tmp_path):
@@ -16,10 +16,17 @@ def test_quick_run_judges_every_claim(tmp_path):
     assert f["k"] == 3  # 10% of the tiny model's 32 units
     assert f["top_share_of_full_accuracy"] == pytest.approx(f["accuracy.top"] / f["accuracy.all"])
     ablation = pd.read_csv(folder / "ablation.csv")
-    assert list(ablation["units"]) == ["top", "bottom"] + [f"random{i}" for i in range(1, 6)]
+    assert list(ablation["units"]) == ["top", "bottom"] + [f"random{i}" for i in range(1, 11)]
     sets = [set(map(int, s.split())) for s in ablation["indices"]]
     assert all(len(s) == 3 for s in sets) and not sets[0] & sets[1]
+    assert not any(sets[0] & s for s in sets[2:])  # random sets avoid the top units
+    assert all(c["ci_low"] <= c["reproduced"] <= c["ci_high"] for c in record["claims"])
     # every ablation changes the model: the loss moves, and each set's rise is its own
     assert (ablation["rise_over_intact"].abs() > 1e-6).all()
     assert f["loss_rise.top"] == pytest.approx(ablation["rise_over_intact"][0])
     assert (folder / "ablation.png").stat().st_size > 2000
+
+
+def test_every_claim_fails_on_the_untrained_control(tmp_path):
+    ud_ewt_or_skip()
+    assert held_on_control("dalvi2019", tmp_path) == []
