@@ -63,3 +63,14 @@ def test_a_selected_subset_has_its_own_offsets(planted, records, cache):
     again = inspect(planted, subset, [digit], behaviour_cache=True, progress=False)
     np.testing.assert_allclose(again.table["score"].to_numpy(), first.table["score"].to_numpy(),
                                atol=1e-6)
+
+
+def test_fingerprint_reads_zero_dimensional_buffers():
+    from torch import nn
+
+    from hyplib.behaviour_cache import model_fingerprint
+
+    norm = nn.BatchNorm1d(3)  # num_batches_tracked: a 0-d long tensor
+    before = model_fingerprint(norm)
+    norm.num_batches_tracked += 1
+    assert model_fingerprint(norm) != before

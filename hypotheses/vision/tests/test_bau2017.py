@@ -8,7 +8,14 @@ from hyplib.study import run_study
 
 def test_quick_run_writes_a_report(tmp_path):
     table, folder, outcome = run_study(BAU2017, quick=True, out=tmp_path, progress=False)
-    assert set(table["verdict"]) <= {"held", "not held"}  # every claim measured
+    claims = table[table["kind"] == "claim"]
+    assert set(claims["verdict"]) <= {"held", "not held"}  # every claim measured
+    f = outcome.figures
+    for net in ("mobilenet_v2", "scenecnn"):
+        assert f[f"unique_gain.{net}"] == (f[f"unique_detectors.{net}"]
+                                           - f[f"unique_detectors.{net}-random"])
+        low, high = outcome.intervals[f"unique_gain.{net}"]
+        assert low <= high and -9 <= low and high <= 9  # 9 shape and texture concepts
     record = json.loads((folder / "claims.json").read_text())
     assert record["mode"] == "quick" and len(record["claims"]) == len(BAU2017.claims)
     summary = outcome.summary
@@ -22,3 +29,11 @@ def test_quick_run_writes_a_report(tmp_path):
     assert "![detectors_mobilenet_v2](detectors_mobilenet_v2.png)" in (
         folder / "report.md").read_text()
     assert len(list((folder / "site" / "unit" / "img").glob("mobilenet_v2_*.png"))) == 3
+
+
+def test_every_claim_fails_on_the_untrained_control(tmp_path):
+    table, folder, _ = run_study(BAU2017, quick=True, out=tmp_path, progress=False,
+                                 control="untrained")
+    assert folder.name == "bau2017.control-untrained"
+    claims = table[table["kind"] == "claim"]
+    assert claims[claims["verdict"] == "held"]["id"].tolist() == []
