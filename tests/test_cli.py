@@ -48,3 +48,17 @@ def test_bad_names_exit_2_with_a_hint():
     run = _hyplib("inspect", "--model", "charlm-tiny", "--data", "python-stdlib",
                   "--hypotheses", "text.*", "--layer", "lstm.2", "--quiet")
     assert run.returncode == 2 and "valid layers (dotted module names): embed, lstm, lstm.0" in run.stderr
+
+
+def test_repro_refuses_a_scale_or_control_a_study_lacks(tmp_path):
+    run = _hyplib("repro", "karpathy2015", "--scale", "paper", "--device", "cpu", "--out",
+                  str(tmp_path))
+    assert run.returncode == 2
+    assert ("--scale paper runs karpathy2015 at the paper's size (3 layers of 512 units"
+            in run.stderr and "needs a GPU" in run.stderr)
+    run = _hyplib("repro", "luigi-fsm", "--scale", "paper", "--device", "cpu")
+    assert run.returncode == 2 and "has no paper-scale configuration" in run.stderr
+    run = _hyplib("repro", "luigi-fsm", "--control", "shuffled", "--device", "cpu")
+    assert run.returncode == 2
+    assert "no negative control 'shuffled' (its controls: untrained)" in run.stderr
+    assert not any(tmp_path.iterdir())  # refused before running: nothing written
