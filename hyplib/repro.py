@@ -234,8 +234,9 @@ def _rows(table: pd.DataFrame) -> list[str]:
         value = "—" if v.reproduced is None or pd.isna(v.reproduced) else f"{v.reproduced:.4g}"
         ends = ("—" if v.ci_low is None or pd.isna(v.ci_low)
                 else f"[{v.ci_low:.4g}, {v.ci_high:.4g}]")
-        lines.append(f"| {v.id} | {v.statement} | {v.published or '—'} | `{v.criterion}` | "
-                     f"{value} | {ends} | **{v.verdict}** |")
+        cells = [v.id, v.statement, v.published or "—", f"`{v.criterion}`", value, ends,
+                 f"**{v.verdict}**"]
+        lines.append("| " + " | ".join(c.replace("|", "\\|") for c in cells) + " |")
     return lines
 
 

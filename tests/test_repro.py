@@ -1,4 +1,5 @@
 """The claim machinery: verdicts, reports, and a claim that must fail failing."""
+import dataclasses
 import json
 import math
 
@@ -82,17 +83,21 @@ def _study(**kw):
 
 def test_checks_are_reported_apart_and_a_control_runs_in_its_own_folder(tmp_path):
     study = _study(controls=("untrained",))
+    study = dataclasses.replace(study, claims=study.claims + (
+        Claim("piped", "a unit reaches |r| >= 0.5", "best_r", ">=", 0.5),))
     table, folder, _ = run_study(study, device="cpu", out=tmp_path, progress=False)
     assert table[["kind", "id", "verdict"]].values.tolist() == [
-        ["claim", "found", "held"], ["check", "ours", "held"]]
+        ["claim", "found", "held"], ["claim", "piped", "held"], ["check", "ours", "held"]]
     saved = json.loads((folder / "claims.json").read_text())
-    assert [c["id"] for c in saved["claims"]] == ["found"] and saved["checks"][0]["id"] == "ours"
+    assert [c["id"] for c in saved["claims"]] == ["found", "piped"]
+    assert saved["checks"][0]["id"] == "ours"
     assert saved["intervals"] == {"best_r": pytest.approx([0.85, 0.95])}
     assert saved["control"] is None
     report = (folder / "report.md").read_text()
     assert "## Extra checks (ours, not the paper's claims)" in report
     assert ("| found | a unit tracks digits | Fig. 1 | `best_r >= 0.5` | 0.9 | [0.85, 0.95] |"
             in report)
+    assert "| piped | a unit reaches \\|r\\| >= 0.5 | — |" in report  # a pipe splits no cell
     table, folder, _ = run_study(study, device="cpu", out=tmp_path, progress=False,
                                  control="untrained")
     assert folder.name == "toy.control-untrained" and table["verdict"][0] == "not held"
