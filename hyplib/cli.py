@@ -293,7 +293,7 @@ def parser() -> argparse.ArgumentParser:
                      help="a smoke test at a tiny size (same as --scale quick)")
     rep.add_argument("--scale", default="full", choices=["quick", "full", "paper"],
                      help="full: the study's CPU size (default); paper: the paper's size (GPU)")
-    rep.add_argument("--control", choices=["untrained", "shuffled"],
+    rep.add_argument("--control", choices=["untrained"],
                      help="run as a negative control, where every claim should fail")
     rep.add_argument("--device", default="auto")
     rep.add_argument("--out", default="repro", help="report folder root (default: repro/)")
