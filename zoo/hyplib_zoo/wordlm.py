@@ -188,13 +188,19 @@ RECIPES = {
 
 def study_model(ctx) -> tuple[WordLM, WordLMConfig]:
     """The word LM at a study context's scale (``quick``, ``full``, ``paper``); under the
-    negative control (``ctx.control == "untrained"``) an untrained one (seed + 1) in its
-    place."""
+    negative control (``ctx.control == "untrained"``) an untrained one (seed + 1, the
+    recipe's vocabulary) in its place, without training the recipe."""
     cfg = {"quick": TINY, "full": WordLMConfig(), "paper": PAPER}[ctx.scale]
-    lm = load(cfg, progress=ctx.progress, device=str(pick_device(ctx.device)))
-    if ctx.control == "untrained":
-        lm = untrained(lm, cfg, cfg.seed + 1, "wordlm")
-        lm.record = {"vocab": len(lm.vocab), "final_loss": math.nan}
+    if ctx.control != "untrained":
+        return load(cfg, progress=ctx.progress, device=str(pick_device(ctx.device))), cfg
+    from .ud import ud_english_ewt
+
+    texts = ud_english_ewt("train", max_sentences=cfg.max_sentences)["text"]
+    vocab = _vocabulary([tokenize(t)[0] for t in texts], cfg.min_count)
+    torch.manual_seed(cfg.seed + 1)
+    lm = WordLM("wordlm", WordLSTM(len(vocab), cfg), vocab,
+                tuple(f"lstm.{i}" for i in range(cfg.layers)))
+    lm.record, lm.config = {"vocab": len(vocab), "final_loss": math.nan}, cfg
     return lm, cfg
 
 

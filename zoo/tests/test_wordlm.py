@@ -44,3 +44,25 @@ def test_word_level_hypotheses_on_word_and_char_models(model):
     hyps = [r[0] for r in rows]
     assert "pos.upos=NOUN" in hyps and "parse.depth" in hyps and "parse.sentence.length" in hyps
     assert all(-1 <= float(r[4]) <= 1 for r in rows)
+
+
+@needs_ewt
+def test_study_model_control_is_untrained_with_the_recipes_vocabulary():
+    import numpy as np
+    import torch
+    from hyplib_zoo.wordlm import sentence_losses, study_model, untrained
+
+    def ctx(control):
+        return type("Ctx", (), {"scale": "quick", "control": control, "progress": False,
+                                "device": "cpu"})()
+
+    trained, cfg = study_model(ctx(None))
+    control, _ = study_model(ctx("untrained"))
+    assert control.vocab == trained.vocab and cfg == TINY
+    again = untrained(trained, cfg, cfg.seed + 1)
+    for k, v in control.module.state_dict().items():
+        assert torch.equal(v, again.module.state_dict()[k]), k
+    texts = ["the cat sat .", "a dog ran home today ."]
+    totals, counts = sentence_losses(trained, texts)
+    assert counts.tolist() == [3, 5]  # every token but the first is predicted
+    assert np.all(totals > 0) and totals.sum() / counts.sum() < np.log(len(trained.vocab))
