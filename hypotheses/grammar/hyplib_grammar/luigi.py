@@ -8,10 +8,9 @@ shuffles) and the checkpoint is cached under hyplib's cache directory by a hash 
 A multinomial probe on the 4 hidden units then predicts ``grammar.boolean.state`` on held-out
 characters of the test expressions, for the trained model and for its own initialisation.
 
-Runtime on 2 busy shared CPU cores (load average about 9): the full run takes about 25-35 s
-(4-6 s of training, once per recipe, then cached; the probes' fits most of the rest), 40 s with
-the command's start-up; ``--quick`` about 5 s (12 s with start-up). Torch runs on one thread
-here: on a busy machine a second intra-op thread made training about 50 times slower.
+Runtime on 2 busy shared CPU cores: see :data:`RUNTIME` (the probes' fits, on the trained net
+and 5 untrained ones, take most of it). Torch runs on one thread here: on a busy machine a
+second intra-op thread made training about 50 times slower.
 """
 from __future__ import annotations
 
@@ -38,8 +37,8 @@ LOOKUP[[ord(c) for c in "TF&|"]] = [1, 2, 3, 4]
 HYPOTHESES = ("grammar.boolean.state", "grammar.boolean.value")
 PROBE_FIT = {"epochs": 100, "lr": 0.2}
 UNTRAINED_SEEDS = 5  # a 4-unit net's probe accuracy varies much with its initialisation
-RUNTIME = ("full: about 25-35 s on 2 busy CPU cores (4-6 s of training, once, then cached), "
-           "40 s with start-up; quick: about 5 s")
+RUNTIME = ("full: about 3 min on 2 CPU cores shared with other jobs (load average 13; "
+           "training 4-6 s of it, once, then cached); quick: about 6 s, 20 s with start-up")
 
 
 @dataclass(frozen=True)
