@@ -108,6 +108,7 @@ def _best_unit_intervals(table: pd.DataFrame) -> pd.DataFrame:
     """Per (model, hypothesis): the best unit's |r| and its Fisher interval in |r| (from 0
     where the interval of r straddles 0). The best of many units is biased upwards; the
     interval does not correct for that selection."""
+    table = table.reset_index(drop=True)  # one label per row
     rows = table.loc[table["score"].abs().groupby([table["model"], table["hypothesis"]]).idxmax()]
     lo, hi = rows["ci_low"].abs(), rows["ci_high"].abs()
     straddles = (rows["ci_low"] < 0) & (rows["ci_high"] > 0)
