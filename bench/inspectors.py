@@ -25,14 +25,7 @@ unit, here every training symbol, and about 1,600 minibatch steps of final fit, 
 and with a ``--probe-small-reservoir`` (20,000) symbol reservoir, its earlier default, to show
 what too few symbols per weight cost.
 
-(c) **IoU at pixel scale** (``--parts c``, results in ``inspectors_iou.md``): hyplib's ``IoU``
-over ``--iou-symbols`` (2,000,000) seeded "pixels" × ``--iou-units`` (1,024) units ×
-``--iou-concepts`` (20) binary concepts (each present at 0.2–3% of the pixels; unit ``j``
-detects concept ``j``: noise + 3 where present), generated and streamed in batches, as an image
-data set's upsampled feature maps would be. It records the time, the inspector's state and the
-process's RSS at each quarter of the stream (they stay flat: memory does not grow with the
-pixels), and checks a few units against NetDissect's two-pass IoU (exact quantile, then
-counts), computed on their columns regenerated in a second pass.
+(c), IoU at pixel scale, is ``bench/iou.py``.
 
 Parts (a) and (b) are repeated ``--repeats`` times, the sides interleaved; medians are reported. The
 torch code runs with torch's default thread count and with each of ``--also-threads`` (1).
@@ -59,8 +52,6 @@ import contextlib  # noqa: E402
 import functools  # noqa: E402
 import gc  # noqa: E402
 import io  # noqa: E402
-import platform  # noqa: E402
-import resource  # noqa: E402
 import statistics  # noqa: E402
 import sys  # noqa: E402
 import time  # noqa: E402
@@ -74,8 +65,10 @@ from scipy import stats  # noqa: E402
 from sklearn.metrics import mutual_info_score  # noqa: E402
 
 import hyplib  # noqa: E402
-from hyplib.inspectors import Correlation, IoU, MutualInfo, Probe  # noqa: E402
+from hyplib.inspectors import Correlation, MutualInfo, Probe  # noqa: E402
 from hyplib.inspectors.streaming import held_out  # noqa: E402
+
+from memory import machine, peak_mib, reset_peak, rss_mib, tensor_mib  # noqa: E402
 
 OUT = Path(__file__).parent / "results"
 DEPS = Path(__file__).parent / ".deps"
@@ -153,39 +146,6 @@ def workload(symbols: int, units: int, n_binary: int, n_categorical: int, n_cont
     discrete = np.array([j for j, c in enumerate(columns) if c.hypothesis.kind != "continuous"])
     return Workload(x, np.ascontiguousarray(np.concatenate(blocks, 1)), hyps, columns,
                     discrete, np.stack(classes, 1), target, t, planted)
-
-
-# --------------------------------------------------------------------------- memory
-
-def reset_peak() -> bool:
-    """Reset this process's peak RSS to its current RSS (Linux ``clear_refs``)."""
-    try:
-        Path("/proc/self/clear_refs").write_text("5")
-        return True
-    except OSError:
-        return False
-
-
-def rss_mib() -> float:
-    for line in Path("/proc/self/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1]) / 1024
-    return float("nan")
-
-
-def peak_mib() -> float:
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-
-
-def tensor_mib(obj) -> float:
-    """The size of every tensor in a (nested) state dict."""
-    if torch.is_tensor(obj):
-        return obj.numel() * obj.element_size() / 2 ** 20
-    if isinstance(obj, dict):
-        return sum(tensor_mib(v) for v in obj.values())
-    if isinstance(obj, (list, tuple)):
-        return sum(tensor_mib(v) for v in obj)
-    return 0.0
 
 
 # --------------------------------------------------------------------------- (a)
@@ -495,112 +455,7 @@ def part_b(w: Workload, args, threads: list[int]) -> tuple[list[dict], dict]:
     return rows, summary
 
 
-# --------------------------------------------------------------------------- (c)
-
-def pixel_batches(args, checked: list[int] | None = None):
-    """The seeded pixel stream of part (c): (units × concepts) batches, or with ``checked``
-    only those units' columns; batch ``i`` has its own generator, so a second pass repeats it."""
-    rates = torch.from_numpy(np.random.default_rng(args.seed).uniform(0.002, 0.03,
-                                                                       args.iou_concepts))
-    for i, lo in enumerate(range(0, args.iou_symbols, args.batch_size)):
-        n = min(args.batch_size, args.iou_symbols - lo)
-        gen = torch.Generator().manual_seed(args.seed * 1_000_003 + i)
-        y = (torch.rand(n, args.iou_concepts, generator=gen, dtype=torch.float64) < rates).float()
-        x = torch.randn(n, args.iou_units, generator=gen)
-        x[:, :args.iou_concepts] += 3 * y
-        yield (x, y) if checked is None else (x[:, checked].numpy().copy(), y.numpy() > 0.5)
-
-
-def part_c(args) -> tuple[list[dict], list[str]]:
-    units, concepts, total = args.iou_units, args.iou_concepts, args.iou_symbols
-    cols = [hyplib.Hypothesis(f"concept{j}", lambda b: b, kind="binary").columns[0]
-            for j in range(concepts)]
-    gc.collect()
-    reset_peak()
-    before = rss_mib()
-    start = time.perf_counter()
-    insp, seen, marks, spent = IoU(units, cols, "cpu"), 0, [], 0.0
-    for x, y in pixel_batches(args):
-        t0 = time.perf_counter()
-        insp.update(x, y)
-        spent += time.perf_counter() - t0
-        seen += x.shape[0]
-        if seen * 4 // total > len(marks):
-            marks.append((seen, tensor_mib(insp.state_dict()), rss_mib() - before))
-            print(f"(c) {seen:,} pixels: state {marks[-1][1]:.0f} MiB, RSS +{marks[-1][2]:.0f} "
-                  f"MiB, {time.perf_counter() - start:.0f} s", flush=True)
-    t0 = time.perf_counter()
-    iou, detector = insp.scores()
-    score_s = time.perf_counter() - t0
-    seconds, peak = time.perf_counter() - start, peak_mib() - before
-
-    checked = [0, 1, concepts // 2, units - 2, units - 1]
-    parts = list(pixel_batches(args, checked))
-    x, lab = np.concatenate([p[0] for p in parts]), np.concatenate([p[1] for p in parts])
-    a = x > np.quantile(x, insp.quantile, axis=0)
-    exact = (a[:, :, None] & lab[:, None]).sum(0) / (a[:, :, None] | lab[:, None]).sum(0)
-    got, low, high = (v.numpy()[checked] for v in (iou.score, iou.low, iou.high))
-    inside = int(((low <= exact) & (exact <= high)).sum())
-    top = iou.score[:, :concepts].argmax(0).numpy()
-    found = int(sum(top[j] == j and detector.score[j, j] == 1 for j in range(concepts)))
-    state = {"histogram": tensor_mib(insp.state_dict()["histogram"]),
-             "sketch": tensor_mib(insp.state_dict()["sketch"])}
-    rows = [{"part": "c", "implementation": "hyplib IoU, 1 pass", "seconds": round(seconds, 1),
-             "update_seconds": round(spent, 1), "scores_seconds": round(score_s, 2),
-             "pixels": total, "units": units, "concepts": concepts,
-             "unit_pixels_per_second": round(total * units / spent),
-             "state_mib": round(sum(state.values()), 1), "peak_over_start_mib": round(peak),
-             "max_abs_error": float(np.abs(got - exact).max()),
-             "exact_inside_interval": f"{inside}/{exact.size}",
-             "planted_found": f"{found}/{concepts}",
-             "rank_error_bound": round(insp.rank_error(), 1)}]
-    tail = total * (1 - insp.quantile)
-    lines = [
-        f"**(c)** IoU over {total:,} pixels × {units:,} units × {concepts} concepts in one pass: "
-        f"{seconds:.0f} s ({spent:.0f} s in `update`, {total * units / spent / 1e6:.1f} M "
-        f"unit-pixels/s; `scores()` {score_s:.2f} s). State {sum(state.values()):.0f} MiB "
-        f"(histogram {state['histogram']:.0f}, sketch {state['sketch']:.0f}); peak RSS "
-        f"{peak:.0f} MiB over the start. At each quarter of the stream: "
-        + "; ".join(f"{n:,} pixels: state {m:.0f} MiB, RSS +{r:.0f} MiB" for n, m, r in marks)
-        + ".",
-        f"Against NetDissect's two-pass IoU (exact {insp.quantile} quantile, then counts) on "
-        f"units {checked} × {concepts} concepts: max |IoU - exact| {np.abs(got - exact).max():.1e}, "
-        f"exact value inside the 95% interval for {inside}/{exact.size}; the unit planted for a "
-        f"concept is its top unit and a detector for {found}/{concepts} concepts. The sketch's "
-        f"rank-error bound (99%) is {insp.rank_error():,.0f} ranks, "
-        f"{insp.rank_error() / tail:.1%} of the {tail:,.0f} pixels above the threshold (the "
-        "histogram pins the threshold's bin exactly).",
-    ]
-    return rows, lines
-
-
-def write_iou(rows: list[dict], lines: list[str], command: str, took: float) -> None:
-    table = pd.DataFrame(rows)
-    table.insert(0, "command", command)
-    table["machine"] = machine()
-    table.to_csv(OUT / "inspectors_iou.csv", index=False)
-    text = ["# Inspectors: NetDissect IoU at pixel scale, one pass", "",
-            f"Command: `{command}` (took {took:.0f} s)", "", f"Machine: {machine()}.", "",
-            *lines, "", table.drop(columns=["command", "machine"]).to_markdown(index=False), ""]
-    (OUT / "inspectors_iou.md").write_text("\n".join(text))
-    print("\n".join(text))
-
-
 # --------------------------------------------------------------------------- main
-
-def machine() -> str:
-    cpu = platform.processor() or platform.machine()
-    try:
-        cpu = next(line.split(":", 1)[1].strip() for line in
-                   Path("/proc/cpuinfo").read_text().splitlines() if line.startswith("model name"))
-    except (OSError, StopIteration):
-        pass
-    return (f"{cpu}; {os.cpu_count()} CPUs, torch {torch.__version__} with "
-            f"{torch.get_num_threads()} threads (OMP_WAIT_POLICY="
-            f"{os.environ.get('OMP_WAIT_POLICY', 'unset')}); numpy {np.__version__}; Python "
-            f"{platform.python_version()}; load average {os.getloadavg()[0]:.1f} at the end "
-            "(the machine is shared)")
-
 
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -624,10 +479,7 @@ def main(argv=None) -> int:
     p.add_argument("--neurox-repeats", type=int, default=3)
     p.add_argument("--also-threads", type=int, nargs="*", default=[1],
                    help="time the torch code with these thread counts too (default: 1)")
-    p.add_argument("--iou-symbols", type=int, default=2_000_000, help="part (c): pixels")
-    p.add_argument("--iou-units", type=int, default=1024, help="part (c)")
-    p.add_argument("--iou-concepts", type=int, default=20, help="part (c)")
-    p.add_argument("--parts", default="abc")
+    p.add_argument("--parts", default="ab", help="a: per-unit scores, b: the probe")
     p.add_argument("--seed", type=int, default=0)
     args = p.parse_args(argv)
     if args.categorical < 1:
@@ -638,11 +490,6 @@ def main(argv=None) -> int:
     command = ("python bench/inspectors.py "
                + " ".join(sys.argv[1:] if argv is None else argv)).strip()
     OUT.mkdir(exist_ok=True)
-    if "c" in args.parts:
-        write_iou(*part_c(args), command, time.perf_counter() - start)
-    if "a" not in args.parts and "b" not in args.parts:
-        return 0
-    start = time.perf_counter()
     w = workload(args.symbols, args.units, args.binary, args.categorical, args.continuous,
                  args.probe_classes, args.probe_units, args.seed)
     print(f"workload: {w.x.shape[0]:,} symbols × {w.x.shape[1]:,} units, {w.y.shape[1]} label "
