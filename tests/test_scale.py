@@ -8,7 +8,6 @@ import sys
 import numpy as np
 import pandas as pd
 import pytest
-import torch
 
 import hyplib
 from hyplib.engine import CALIBRATION_SEED, inspect

@@ -1,7 +1,6 @@
 """Bad input at the boundary: a clear error naming the thing and the fix, before any work."""
 import json
 
-import numpy as np
 import pytest
 import torch
 from hypothesis import given
