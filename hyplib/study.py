@@ -6,8 +6,15 @@ A pack's studies import from here and from :mod:`hyplib`; nothing else of the co
 """
 from .checkpoints import checkpoint
 from .figures import coloured_text, figure, grouped_bars, heatmap, mask_overlays, save_png
-from .intervals import (bootstrap, difference, mean_interval, paired_difference, percentile,
-                        resampled_sums, spread)
+from .intervals import (
+                        bootstrap,
+                        difference,
+                        mean_interval,
+                        paired_difference,
+                        percentile,
+                        resampled_sums,
+                        spread,
+)
 from .report import write as write_report
 from .repro import Claim, Context, Outcome, Study, StudyError, judge, one_thread, run_study
 

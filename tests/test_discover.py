@@ -5,8 +5,8 @@ import sys
 
 import numpy as np
 import pytest
-
 from hyplib_zoo.stdlib import python_stdlib
+
 from hyplib.discovery import discover
 from hyplib.errors import HyplibError
 from hyplib.testing import SparsePlantedModel, random_texts

@@ -17,12 +17,11 @@ from importlib import metadata
 from pathlib import Path
 
 import pytest
-
 from packaging.requirements import Requirement
 
 from hyplib import registry as R
-from hyplib.registry.install import requires
 from hyplib.plugins import catalog
+from hyplib.registry.install import requires
 
 ROOT = Path(__file__).resolve().parents[1]
 UD = os.environ.get("HYPLIB_UD_EWT")

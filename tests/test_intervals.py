@@ -4,8 +4,16 @@ import math
 import numpy as np
 import pytest
 
-from hyplib.intervals import (bootstrap, difference, mean_interval, paired_difference,
-                              percentile, resample, resampled_sums, spread)
+from hyplib.intervals import (
+    bootstrap,
+    difference,
+    mean_interval,
+    paired_difference,
+    percentile,
+    resample,
+    resampled_sums,
+    spread,
+)
 
 
 def test_mean_interval_covers_the_true_mean_about_95_percent_of_the_time():

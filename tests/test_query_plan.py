@@ -108,6 +108,7 @@ def test_with_ablate_is_the_engine_under_intervene_ablate(records):
 
 def test_untrained_is_the_model_reinitialised():
     from hyplib_zoo.charlm import TINY, CharLM, CharLSTM
+
     from hyplib.query.session import untrained
 
     model = CharLM("charlm", CharLSTM(TINY), ("lstm.0",))

@@ -6,6 +6,7 @@ import sys
 import numpy as np
 import pytest
 import torch
+from hyplib_zoo.charlm import CharLM, CharLMConfig, CharLSTM
 from matplotlib.figure import Figure
 
 from hyplib.engine import behaviours, inspect
@@ -15,7 +16,6 @@ from hyplib.report.behaviour import sample
 from hyplib.report.logits import direct_effect, feeds_head, output_head
 from hyplib.results import Result
 from hyplib.testing import DIGIT_UNIT, UPPER_UNIT
-from hyplib_zoo.charlm import CharLM, CharLMConfig, CharLSTM
 
 from .conftest import char_kind, digit, upper
 

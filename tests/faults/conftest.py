@@ -10,7 +10,6 @@ import numpy as np
 import pytest
 
 
-
 @pytest.fixture
 def cache(tmp_path, monkeypatch):
     """A private, empty hyplib cache."""

@@ -11,7 +11,6 @@ import hyplib
 from hyplib.annotation import annotate
 from hyplib.data import load_path
 from hyplib.fingerprint import hypothesis_key
-
 from hyplib.testing import install_packs
 
 from .conftest import hyplib_cli

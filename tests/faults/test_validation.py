@@ -11,7 +11,13 @@ import hyplib
 from hyplib import cli
 from hyplib.annotation import annotate
 from hyplib.engine import inspect
-from hyplib.errors import AnnotationError, BehaviourError, DefinitionError, HyplibError, HyplibWarning
+from hyplib.errors import (
+    AnnotationError,
+    BehaviourError,
+    DefinitionError,
+    HyplibError,
+    HyplibWarning,
+)
 from hyplib.models import TextModel
 from hyplib.testing import PlantedModel
 from hyplib.types import NAME

@@ -5,13 +5,22 @@ import functools
 import numpy as np
 import pytest
 import torch
-from hypothesis import HealthCheck, given, settings, strategies as st
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 import hyplib
-from hyplib.testing import check_merge, sharded
-from hyplib.inspectors import (AUC, Correlation, IoU, LinearProbe, MutualInfo, PointBiserial,
-                               Probe, Selectivity)
+from hyplib.inspectors import (
+    AUC,
+    Correlation,
+    IoU,
+    LinearProbe,
+    MutualInfo,
+    PointBiserial,
+    Probe,
+    Selectivity,
+)
 from hyplib.inspectors.streaming import Reservoir
+from hyplib.testing import check_merge, sharded
 
 B = hyplib.Hypothesis("b", lambda b: b, kind="binary")
 C = hyplib.Hypothesis("c", lambda b: b, kind="categorical", classes=("p", "q", "r"))

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from hyplib import Hypothesis, HyplibError, annotate, as_label_array, catalog, frequent
+from hyplib import HyplibError, Hypothesis, annotate, as_label_array, catalog, frequent
 
 from .text import VERSION, safe
 

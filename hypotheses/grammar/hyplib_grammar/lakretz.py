@@ -35,8 +35,20 @@ from hyplib_zoo.wordlm import WordLM, WordLMConfig, WordLSTM, train, untrained
 from nltk import Tree
 
 from hyplib import ablate, behaviours, digest, pick_device, query, unit_name
-from hyplib.study import (Claim, Context, Outcome, Study, checkpoint, difference, figure,
-                          heatmap, mean_interval, one_thread, paired_difference, save_png)
+from hyplib.study import (
+    Claim,
+    Context,
+    Outcome,
+    Study,
+    checkpoint,
+    difference,
+    figure,
+    heatmap,
+    mean_interval,
+    one_thread,
+    paired_difference,
+    save_png,
+)
 
 from .agreement import AGREEMENT, OTHER_FORM, corpus, dependency
 

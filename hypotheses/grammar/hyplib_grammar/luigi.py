@@ -25,8 +25,18 @@ import torch
 from torch import nn
 
 from hyplib import Encoded, TextModel, atomic_path, behaviours, char_spans, inspect
-from hyplib.study import (Claim, Context, Outcome, Study, checkpoint, difference, figure,
-                          heatmap, mean_interval, one_thread)
+from hyplib.study import (
+    Claim,
+    Context,
+    Outcome,
+    Study,
+    checkpoint,
+    difference,
+    figure,
+    heatmap,
+    mean_interval,
+    one_thread,
+)
 
 from .boolean import STATES, analyse, expressions
 

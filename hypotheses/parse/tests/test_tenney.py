@@ -7,8 +7,7 @@ import pytest
 
 pytest.importorskip("transformers")
 import numpy as np  # noqa: E402
-from hyplib_parse.tenney import (TASKS, depth_index, expected_layer,  # noqa: E402
-                                 expected_layer_draws)
+from hyplib_parse.tenney import TASKS, depth_index, expected_layer, expected_layer_draws  # noqa: E402
 from hyplib_zoo.hf import smollm2_source  # noqa: E402
 
 from hyplib.testing import held_on_control, quick_study, ud_ewt_or_skip  # noqa: E402

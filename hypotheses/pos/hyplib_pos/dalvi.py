@@ -20,8 +20,17 @@ from hyplib_zoo.wordlm import describe, sentence_losses, study_model
 from matplotlib.figure import Figure
 
 from hyplib import ablate, inspect, unit_means
-from hyplib.study import (Claim, Context, Outcome, Study, difference, one_thread, percentile,
-                          resampled_sums, save_png)
+from hyplib.study import (
+    Claim,
+    Context,
+    Outcome,
+    Study,
+    difference,
+    one_thread,
+    percentile,
+    resampled_sums,
+    save_png,
+)
 
 LAYER = "lstm.1"
 FRACTION = 0.1  # the top set: 10% of the layer's units

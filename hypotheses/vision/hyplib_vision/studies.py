@@ -9,8 +9,17 @@ import pandas as pd
 import torch
 
 from hyplib import inspect
-from hyplib.study import (Claim, Context, Outcome, Study, grouped_bars, one_thread, percentile,
-                          resampled_sums, write_report)
+from hyplib.study import (
+    Claim,
+    Context,
+    Outcome,
+    Study,
+    grouped_bars,
+    one_thread,
+    percentile,
+    resampled_sums,
+    write_report,
+)
 from hyplib_vision.classifiers import torchvision_model
 
 from . import cnn, colour, dissect, scenes
