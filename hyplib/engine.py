@@ -194,7 +194,7 @@ def inspect(
     next_check = 4 * batch_size
     read = 0
     stores = run.stores(data) if behaviour_cache else {}
-    looks, nominal = 0, {}
+    looks = Looks(tolerance, top_k, run.insp)
     with torch.inference_mode(), tqdm(total=len(order), desc="inspect", unit="rec",
                                       disable=not progress) as bar, \
             _closing(stores, lambda: read == len(data)):
@@ -204,15 +204,9 @@ def inspect(
             bar.update(n)
             if tolerance is not None and read >= next_check and read < len(order):
                 next_check = int(read * 1.25) + 1
-                looks = spend_alpha(state, nominal, looks + 1)
-                if converged(state, run.insp, tolerance, top_k):
-                    stopped = stop_reason(tolerance, top_k)
+                if looks.converged(state):
                     break
-    if tolerance is not None and not stopped.startswith("converged"):
-        looks = spend_alpha(state, nominal, looks + 1)  # the full pass is a look too
-    meta = run.meta(data, read, n_symbols, stopped, seed)
-    if looks:
-        meta.update(looks=looks, alpha_share=look_share(looks))
+    meta = looks.finish(state, run.meta(data, read, n_symbols, looks.stopped or stopped, seed))
     result = Result.from_inspectors(state, meta)  # final fits (probes) happen here
     result.meta["seconds"] = round(time.perf_counter() - start, 3)
     return result
@@ -532,6 +526,31 @@ def _model_behaviours(m, chosen, enc, ids, levels, spans, pool, dev, stores,
             if stores:
                 stores[(m, layer, lv.name)].write(ids, x)
             yield lv, layer, None, x
+
+
+class Looks:
+    """The looks of a pass with a ``tolerance``: each spends a share of the inspectors' error
+    rate (:func:`hyplib.stopping.spend_alpha`), so the intervals hold wherever it stops."""
+
+    def __init__(self, tolerance: float | None, top_k: int | None, insp: dict):
+        self.tolerance, self.top_k, self.insp = tolerance, top_k, insp
+        self.count, self.nominal, self.stopped = 0, {}, None
+
+    def converged(self, state: dict) -> bool:
+        """Look at ``state``; whether its scores are known to the tolerance (then
+        ``stopped`` says so)."""
+        self.count = spend_alpha(state, self.nominal, self.count + 1)
+        if converged(state, self.insp, self.tolerance, self.top_k):
+            self.stopped = stop_reason(self.tolerance, self.top_k)
+        return self.stopped is not None
+
+    def finish(self, state: dict, meta: dict) -> dict:
+        """The end of a pass that did not stop early is a look too; ``meta`` gains the looks."""
+        if self.tolerance is not None and self.stopped is None:
+            self.count = spend_alpha(state, self.nominal, self.count + 1)
+        if self.count:
+            meta.update(looks=self.count, alpha_share=look_share(self.count))
+        return meta
 
 
 def converged(state: dict, insp: dict, tolerance: float, top_k: int | None) -> bool:

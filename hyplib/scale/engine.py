@@ -24,11 +24,9 @@ import torch
 from tqdm.auto import tqdm
 
 from ..align import PIXEL_BUDGET
-from ..engine import Pass, _order, converged, stop_reason
+from ..engine import Looks, Pass, _order
 from ..errors import HyplibError
 from ..results import Result
-from ..significance import look_share
-from ..stopping import spend_alpha
 from . import checkpoint as ckpt
 from .states import fork_state, receive, settled, ship, state_bytes
 
@@ -150,7 +148,7 @@ def _drive(run: Pass, data, order, shards, offsets, remote, args, actors: list, 
             run.calibrate(data, len(order), merged)
         units.update({k: run.units[k] for k in merged})
     stopped = "end of data" if len(order) == len(data) else "sample limit"
-    looks, nominal = 0, {}
+    looks = Looks(tolerance, top_k, run.insp)
     with torch.inference_mode(), tqdm(total=len(order), initial=read, desc="inspect (ray)",
                                       unit="rec", disable=not progress) as bar:
         while i < len(shards):
@@ -181,16 +179,9 @@ def _drive(run: Pass, data, order, shards, offsets, remote, args, actors: list, 
                 ckpt.save(Path(checkpoint), {
                     "key": run_id, "read": read, "shards_done": i, "symbols": n_symbols,
                     "states": {k: (units[k], ship(v)) for k, v in merged.items()}})
-            if tolerance is not None and i < len(shards):  # a look: it spends its share
-                looks = spend_alpha(merged, nominal, looks + 1)
-                if converged(merged, run.insp, tolerance, top_k):
-                    stopped = stop_reason(tolerance, top_k)
-                    break
-    if tolerance is not None and not stopped.startswith("converged"):
-        looks = spend_alpha(merged, nominal, looks + 1)  # the full pass is a look too
-    meta = run.meta(data, read, n_symbols, stopped, seed)
-    if looks:
-        meta.update(looks=looks, alpha_share=look_share(looks))
+            if tolerance is not None and i < len(shards) and looks.converged(merged):
+                break
+    meta = looks.finish(merged, run.meta(data, read, n_symbols, looks.stopped or stopped, seed))
     meta.update(engine="ray", workers=workers, shards=f"{i} of {len(shards)}", **info)
     meta["merge_seconds"] = round(meta["merge_seconds"], 3)
     result = Result.from_inspectors(merged, meta)  # final fits (probes) on the driver
