@@ -28,11 +28,19 @@ from .integrity import is_write_failure, part_prefix, quarantine, seal, verified
 
 
 def model_fingerprint(module: torch.nn.Module) -> str:
-    """A hash of the module's class, every parameter and buffer, and any active ablation."""
+    """A hash of the module's class, every parameter and buffer, every submodule's plain
+    settings (numbers, strings, flags: a noise level, a dropout rate), and any active
+    ablation."""
     from .intervene import active
 
     h = hashlib.sha256(type(module).__qualname__.encode())
     h.update(json.dumps(active(module), sort_keys=True, default=str).encode())
+    plain = (bool, int, float, str, type(None))
+    settings = {f"{name}:{type(sub).__qualname__}":
+                {k: v for k, v in vars(sub).items() if not k.startswith("_")
+                 and isinstance(v, plain) and not hasattr(type(sub), k)}  # not a patched method
+                for name, sub in module.named_modules()}
+    h.update(json.dumps(settings, sort_keys=True).encode())
     for name, tensor in module.state_dict().items():
         h.update(name.encode())
         h.update(tensor.detach().cpu().contiguous().reshape(-1).view(torch.uint8).numpy().tobytes())

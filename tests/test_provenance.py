@@ -27,3 +27,11 @@ def test_distribution_of_a_pack_hypothesis():
     upos = hyplib.catalog().get("hypotheses", "pos.upos")
     assert distribution_of(upos).startswith("hyplib-pos ")
     assert distribution_of(lambda: 0) is None  # code outside any distribution
+
+
+def test_weights_fingerprint_covers_plain_settings():
+    from hyplib.behaviour_cache import model_fingerprint
+
+    a, b = torch.nn.Dropout(0.1), torch.nn.Dropout(0.2)
+    assert model_fingerprint(a) != model_fingerprint(b)
+    assert model_fingerprint(a) == model_fingerprint(torch.nn.Dropout(0.1))
