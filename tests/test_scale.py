@@ -79,14 +79,15 @@ def _run(model, data, **kw):
 
 
 def _same(got, want):
-    """Every row of the two tables: the same keys, scores, intervals and n (1e-9)."""
+    """Every row of the two tables: the same keys, scores, intervals and n (to 1e-6: shards
+    sum their float32 blocks apart)."""
     a, b = got.table, want.table
     assert len(a) == len(b) > 0
     assert (a[["unit_name", "hypothesis", "label", "inspector", "metric"]].values
             == b[["unit_name", "hypothesis", "label", "inspector", "metric"]].values).all()
     for col in ("score", "ci_low", "ci_high", "n"):
-        np.testing.assert_allclose(a[col].to_numpy(float), b[col].to_numpy(float), rtol=1e-9,
-                                   atol=1e-9, equal_nan=True, err_msg=col)
+        np.testing.assert_allclose(a[col].to_numpy(float), b[col].to_numpy(float), rtol=1e-5,
+                                   atol=1e-6, equal_nan=True, err_msg=col)
 
 
 def test_ray_equals_local(cluster, data):
@@ -175,8 +176,8 @@ def test_cli_engine_ray_on_the_running_cluster(cluster, tmp_path, monkeypatch):
                     cat.select("hypotheses", ["grammar.python.in_*"]), max_records=40,
                     batch_size=8, progress=False)
     saved = pd.read_csv(out).drop(columns="label")  # binary hypotheses: no class labels
-    pd.testing.assert_frame_equal(saved, local.table.drop(columns="label"), rtol=1e-9,
-                                  atol=1e-9, check_dtype=False)
+    pd.testing.assert_frame_equal(saved, local.table.drop(columns="label"), rtol=1e-5,
+                                  atol=1e-6, check_dtype=False)
 
 
 def test_bad_engine_arguments_name_the_fix(data):

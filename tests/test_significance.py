@@ -7,6 +7,7 @@ from scipy import stats
 import hyplib
 from hyplib.errors import HyplibError
 from hyplib.plugins import catalog
+from hyplib.results import as_list
 from hyplib.significance import p_values, q_values
 
 B = hyplib.Hypothesis("b", lambda b: b, kind="binary")
@@ -26,7 +27,7 @@ def _run(name, x, y, cols=B.columns + C.columns, **kw):
     insp = catalog().get("inspectors", name)(x.shape[1], cols, "cpu", **kw)
     for i in range(0, len(x), 64):
         insp.update(torch.from_numpy(x[i:i + 64]), torch.from_numpy(y[i:i + 64]))
-    return insp, {s.metric: s for s in hyplib.results.as_list(insp.scores())}
+    return insp, {s.metric: s for s in as_list(insp.scores())}
 
 
 def _each(x, y, fn):
@@ -46,8 +47,8 @@ def test_t_tests_equal_scipy(name, metrics):
     else:
         want = _each(x, y, lambda a, b: stats.pearsonr(a, b).pvalue)
     assert (want < 1e-3).any() and (want > 0.05).any()
-    for metric in metrics:
-        np.testing.assert_allclose(p_values(insp, scores[metric]), want, rtol=1e-6, atol=1e-12)
+    for metric in metrics:  # moments summed in float32 blocks: p to 5 significant digits
+        np.testing.assert_allclose(p_values(insp, scores[metric]), want, rtol=1e-5, atol=1e-12)
 
 
 def test_auc_is_mann_whitney():

@@ -12,6 +12,7 @@ import torch
 
 _MASK = 0xFFFFFFFF
 _LOCAL = threading.local()
+_ROWS = 256  # rows per float32 block of the co-moments (see _shifted_moments)
 
 
 def float64_copy(x: torch.Tensor) -> torch.Tensor:
@@ -24,11 +25,18 @@ def float64_copy(x: torch.Tensor) -> torch.Tensor:
     """
     if x.device.type != "cpu":
         return x.to(torch.float64, copy=True)
-    buf = getattr(_LOCAL, "buf", None)
-    if buf is None or buf.numel() < x.numel():
+    return _scratch("float64", x.shape, torch.float64).copy_(x.detach())
+
+
+def _scratch(name: str, shape, dtype) -> torch.Tensor:
+    """This thread's reusable CPU buffer ``name``, viewed as ``shape`` (grown as needed)."""
+    n = int(np.prod(shape))
+    buf = getattr(_LOCAL, name, None)
+    if buf is None or buf.numel() < n:
         with torch.inference_mode(False):  # a normal tensor: usable in and out of the mode
-            buf = _LOCAL.buf = torch.empty(x.numel(), dtype=torch.float64)
-    return buf[:x.numel()].view(x.shape).copy_(x.detach())
+            buf = torch.empty(n, dtype=dtype)
+        setattr(_LOCAL, name, buf)
+    return buf[:n].view(shape)
 
 
 def position_hash(pos: torch.Tensor, salt: int) -> torch.Tensor:
@@ -156,17 +164,20 @@ class CoMoments:
         nb = x.shape[0]
         if nb == 0:
             return
-        dx, y = float64_copy(x), y.double()
-        mx, my = dx.mean(0), y.mean(0)
-        dx.sub_(mx)
+        y = y.double()
+        my = y.mean(0)
         dy = y - my
+        if self.pairs:
+            dx = float64_copy(x)
+            mx = dx.mean(0)
+            dx.sub_(mx)
+            xx, xy = dx.T @ dx, dx.T @ dy
+        else:
+            mx, xx, xy = _shifted_moments(x, dy, self.mean_x if self.n else None)
         n = self.n + nb
         ex, ey, w = mx - self.mean_x, my - self.mean_y, self.n * nb / n
-        self.xy += dx.T @ dy + torch.outer(ex, ey) * w
-        if self.pairs:
-            self.xx += dx.T @ dx + torch.outer(ex, ex) * w
-        else:
-            self.xx += dx.square_().sum(0) + ex * ex * w
+        self.xy += xy + torch.outer(ex, ey) * w
+        self.xx += xx + (torch.outer(ex, ex) if self.pairs else ex * ex) * w
         self.yy += (dy * dy).sum(0) + ey * ey * w
         self.mean_x += ex * (nb / n)
         self.mean_y += ey * (nb / n)
@@ -205,3 +216,30 @@ class CoMoments:
         for k in self.KEYS:
             setattr(self, k, getattr(self, k).to(device))
         return self
+
+
+def _shifted_moments(x: torch.Tensor, dy: torch.Tensor, shift: torch.Tensor | None
+                     ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """A batch's mean of ``x``, each column's centred sum of squares and the co-moments with
+    the centred ``dy``, in float64, from float32 arithmetic on ``x - shift``: ``shift`` (the
+    running mean, else the mean of the batch's first block) is near the mean, so the shifted
+    sums lose no precision to cancellation. One float32 product per block of ``_ROWS`` rows gives the
+    co-moments and the sums (``dy`` sums to zero, so ``Σ (x - shift) dy`` is already centred);
+    the blocks' results add in float64, so rounding grows with the block, not the batch."""
+    nb = x.shape[0]
+    c = (x[:_ROWS].double().mean(0) if shift is None else shift).to(torch.float32)
+    cpu = x.device.type == "cpu"
+    dx = torch.sub(x, c, out=_scratch("float32", x.shape, torch.float32)) if cpu else x - c
+    lhs = torch.cat([dy, dy.new_ones(nb, 1)], 1).T.to(torch.float32).contiguous()
+    sums = dy.new_zeros(lhs.shape[0], x.shape[1])  # (columns + 1) × units
+    sq = dy.new_zeros(x.shape[1])
+    for i in range(0, nb, _ROWS):
+        block = dx[i:i + _ROWS]
+        sums += lhs[:, i:i + _ROWS] @ block
+        if cpu:  # numpy's row-wise dot is ~5× faster than torch's reduction over dim 0 here
+            d = block.numpy()
+            sq += torch.from_numpy(np.einsum("ij,ij->j", d, d))
+        else:
+            sq += block.square().sum(0)
+    s1 = sums[-1]
+    return c.double() + s1 / nb, sq - s1 * s1 / nb, sums[:-1].T

@@ -53,8 +53,9 @@ def test_constant_unit_is_nan_and_state_round_trips():
         insp.update(torch.from_numpy(x[120:]), torch.from_numpy(y[120:]))
     full = _stream(x, y, 200).scores().score
     assert torch.isnan(full[4]).all()
-    torch.testing.assert_close(a.scores().score, full, equal_nan=True)
-    torch.testing.assert_close(b.scores().score, full, equal_nan=True)
+    # batches are summed in float32 blocks: other batchings agree to float32 rounding
+    torch.testing.assert_close(a.scores().score, full, equal_nan=True, rtol=0, atol=2e-6)
+    torch.testing.assert_close(b.scores().score, full, equal_nan=True, rtol=0, atol=2e-6)
 
 
 def test_discovered_through_entry_point():

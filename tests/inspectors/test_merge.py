@@ -38,6 +38,9 @@ CASES = {
                                           "sketch_k": 16}),
     "linear_probe": (LinearProbe, R.columns, {"holdout": 0.3}),
 }
+# these sum each batch in float32 blocks (hyplib.inspectors.streaming): other splits of the
+# stream agree to float32 rounding, not float64's
+FLOAT32_SUMS = {"correlation", "point_biserial", "selectivity"}
 
 
 def _rows(n: int, seed: int, columns) -> tuple[torch.Tensor, torch.Tensor]:
@@ -64,7 +67,9 @@ def test_merged_shards_score_as_one_pass(name, split):
     n, cuts, batch, seed = split
     cls, columns, kw = CASES[name]
     x, y = _rows(n, seed, columns)
-    check_merge(functools.partial(cls, UNITS, columns, "cpu", **kw), x, y, cuts, batch=batch)
+    tol = 2e-6 if name in FLOAT32_SUMS else 1e-9
+    check_merge(functools.partial(cls, UNITS, columns, "cpu", **kw), x, y, cuts, batch=batch,
+                rtol=tol, atol=tol)
 
 
 def test_iou_threshold_of_merged_sketches_is_within_their_bound():
@@ -93,7 +98,7 @@ def test_probe_merges_its_moments_exactly_and_scores_alike(split):
     assert merged.seen == whole.seen == n
     for key in ("mean_x", "xx"):
         torch.testing.assert_close(getattr(merged.moments, key), getattr(whole.moments, key),
-                                   rtol=1e-9, atol=1e-9)
+                                   rtol=2e-6, atol=2e-6)  # float32 sums per block
     torch.testing.assert_close(merged.counts, whole.counts)
     for a, b in ((merged.train, whole.train), (merged.test, whole.test)):
         assert a.seen == b.seen

@@ -53,8 +53,9 @@ def test_state_round_trips():
     for insp in (a, b):
         insp.update(torch.from_numpy(x[200:]), torch.from_numpy(y[200:]))
     full = _stream(x, y, 500).scores().score
-    torch.testing.assert_close(a.scores().score, full)
-    torch.testing.assert_close(b.scores().score, full)
+    # batches are summed in float32 blocks: other batchings agree to float32 rounding
+    torch.testing.assert_close(a.scores().score, full, rtol=0, atol=2e-6)
+    torch.testing.assert_close(b.scores().score, full, rtol=0, atol=2e-6)
 
 
 def test_interval_covers_the_true_correlation():

@@ -73,8 +73,9 @@ def test_constant_unit_is_nan_and_state_round_trips():
         insp.update(torch.from_numpy(x[200:]), torch.from_numpy(y[200:]))
     full = _stream(x, y, 500).scores()[0].score
     assert torch.isnan(full[2]).all()
-    torch.testing.assert_close(a.scores()[0].score, full, equal_nan=True)
-    torch.testing.assert_close(b.scores()[0].score, full, equal_nan=True)
+    # batches are summed in float32 blocks: other batchings agree to float32 rounding
+    torch.testing.assert_close(a.scores()[0].score, full, equal_nan=True, rtol=0, atol=1e-5)
+    torch.testing.assert_close(b.scores()[0].score, full, equal_nan=True, rtol=0, atol=1e-5)
 
 
 def test_interval_covers_the_true_d():
