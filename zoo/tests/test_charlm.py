@@ -1,8 +1,8 @@
 """The char-LSTM recipe: deterministic training, cached by recipe hash, hookable layers."""
 import torch
-from hyplib_zoo.charlm import TINY, cell_states, encode_ids, load
+from hyplib_zoo.charlm import TINY, CellLSTM, encode_ids, load
 
-from hyplib.extract import layer_names
+from hyplib.extract import layer_names, record
 
 
 def test_tiny_recipe_is_deterministic_and_cached(tmp_path, monkeypatch):
@@ -32,19 +32,41 @@ def test_layers_and_encoding():
     assert encode_ids("€")[0] == 1  # non-ASCII is UNK
 
 
-def test_cell_states_match_a_step_by_step_lstm():
+def test_cell_lstm_matches_torch_and_a_step_by_step_cell():
+    """With lengths, CellLSTM's h equals torch's fused LSTM, its c a step-by-step LSTMCell's,
+    on saturating gates and on a padded batch (each record as if alone; zeros at padding)."""
     torch.manual_seed(0)
-    lstm = torch.nn.LSTM(5, 7, batch_first=True)
+    lstm = CellLSTM(5, 7, batch_first=True)
     x = torch.randn(3, 300, 5) * 3  # saturating gates: long products of forget gates
-    h, (_, c_last) = lstm(x)
+    lengths = torch.tensor([300, 120, 1])
     cell = torch.nn.LSTMCell(5, 7)
     cell.load_state_dict({k[:-3]: v for k, v in lstm.state_dict().items()})
-    hs, cs = torch.zeros(3, 7), torch.zeros(3, 7)
-    ref = []
-    for t in range(x.shape[1]):
-        hs, cs = cell(x[:, t], (hs, cs))
-        ref.append(cs)
     with torch.no_grad():
-        got = cell_states(lstm, x, h)
-    torch.testing.assert_close(got, torch.stack(ref, 1).detach(), atol=1e-5, rtol=1e-5)
-    torch.testing.assert_close(got[:, -1], c_last[0].detach(), atol=1e-5, rtol=1e-5)
+        h, (h_n, c_n), c = lstm(x, lengths=lengths)
+        for r, n in enumerate(lengths.tolist()):
+            fused, _ = torch.nn.LSTM.forward(lstm, x[r:r + 1, :n])
+            hs, cs, ref = torch.zeros(1, 7), torch.zeros(1, 7), []
+            for t in range(n):
+                hs, cs = cell(x[r:r + 1, t], (hs, cs))
+                ref.append(cs)
+            torch.testing.assert_close(h[r, :n], fused[0], atol=1e-5, rtol=1e-5)
+            torch.testing.assert_close(c[r, :n], torch.cat(ref), atol=1e-5, rtol=1e-5)
+            torch.testing.assert_close(c_n[0, r], cs[0], atol=1e-5, rtol=1e-5)
+            torch.testing.assert_close(h_n[0, r], h[r, n - 1])
+            assert not h[r, n:].any() and not c[r, n:].any()
+    plain, _ = lstm(x)  # without lengths: torch's own kernel
+    torch.testing.assert_close(plain[0], h[0], atol=1e-5, rtol=1e-5)
+
+
+def test_recording_cells_leaves_the_outputs_alike():
+    model = load(TINY, progress=False)
+    texts = ["def f(x):\n    return [x, (1, 2)]\n", "import os"]
+    enc = model.encode(texts)
+    with torch.inference_mode():
+        plain = model.module(**enc.inputs)
+        with record(model.module, ["lstm.1", "cells.0", "cells.1"]) as seen:
+            hooked = model.module(**enc.inputs)
+    torch.testing.assert_close(hooked[0], plain[0], atol=1e-5, rtol=1e-5)
+    torch.testing.assert_close(hooked[1, :9], plain[1, :9], atol=1e-5, rtol=1e-5)
+    assert seen["cells.1"].shape == seen["lstm.1"].shape == (2, len(texts[0]), 48)
+    assert not seen["cells.0"][1, 9:].any()
