@@ -83,8 +83,9 @@ def _resolve(items, kind: str, cat: Catalog) -> list:
 
 def _check_finite(x: torch.Tensor, model: str, layer: str, counts: np.ndarray, ids: np.ndarray):
     """Raise if ``x`` (symbols × units, or a batch of feature maps) holds a non-finite value,
-    naming the unit and the record."""
-    if torch.isfinite(x).all():
+    naming the unit and the record. A finite sum (one read, no mask) clears it; a sum that is
+    not finite (a NaN or infinity, or finite values overflowing it) gets the full test."""
+    if torch.isfinite(x.sum()) or torch.isfinite(x).all():
         return
     if x.dim() == 4:  # images × units × height × width: pixels × units
         x = x.flatten(2).transpose(1, 2).reshape(-1, x.shape[1])
@@ -107,7 +108,7 @@ class _FiniteCheck:
 
     def __call__(self, x: torch.Tensor, *context) -> None:
         if self.defer:
-            self.pending.append((torch.isfinite(x).all(), (x, *context)))
+            self.pending.append((torch.isfinite(x.sum()), (x, *context)))
         else:
             _check_finite(x, *context)
 
@@ -478,8 +479,8 @@ def _update_model(m, chosen, enc, ids, spans, ys, run: Pass, state: dict, stores
             key = (m.name, layer, lv.name, name)
             if key not in state:
                 state[key] = run.make(key, x.shape[1])
-            if calibrating is None:
-                state[key].update(x, y.index_select(1, cols))
+            if calibrating is None:  # an inspector that takes every column reads them as is
+                state[key].update(x, y if len(cols) == y.shape[1] else y.index_select(1, cols))
             elif hasattr(state[key], "calibrate"):
                 calibrating[key] = state[key].calibrate(x)
 
