@@ -33,9 +33,9 @@ from hyplib_zoo.stdlib import python_stdlib
 from scipy import stats
 from sklearn.metrics import mutual_info_score
 
+from hyplib import PRECISIONS, inspect, model_precision, pick_device
 from hyplib.align import align, symbol_spans
 from hyplib.annotation import annotate, label_matrix
-from hyplib import PRECISIONS, inspect, model_precision, pick_device
 from hyplib.extract import record
 from hyplib.plugins import catalog
 
@@ -135,6 +135,9 @@ def main(argv=None) -> int:
     p.add_argument("--ngrams", type=int, default=35,
                    help="add this many n-gram hypotheses (bench/scale.py) to the named ones")
     p.add_argument("--pairs", type=int, default=400, help="naive pairs actually timed")
+    p.add_argument("--repeats", type=int, default=3,
+                   help="runs of each side, interleaved; times are medians (ratios: the "
+                        "median of the per-repeat ratios)")
     p.add_argument("--device", default="auto")
     p.add_argument("--precision", default="float32", choices=list(PRECISIONS))
     p.add_argument("--name", help="results file stem (default engine, or engine-cuda on CUDA)")
@@ -154,29 +157,52 @@ def main(argv=None) -> int:
 
     every, prec = np.arange(len(sub)), args.precision
     forward_only(model, sub, every, args.batch_size, dev, prec)  # warm-up
-    t_forward, tokens = forward_only(model, sub, every, args.batch_size, dev, prec)
-    t_recorded, _ = forward_only(model, sub, every, args.batch_size, dev, prec, layers)
     run = functools.partial(inspect, model, hypotheses=hyps, inspectors=args.inspectors,
                             layers=layers, batch_size=args.batch_size, device=dev,
                             precision=prec, progress=False)
     run(sub.select(range(min(2 * args.batch_size, len(sub)))))  # warm-up: kernels, annotations
     if dev.type == "cuda":
         torch.cuda.reset_peak_memory_stats()
-    start = time.perf_counter()
-    result = run(sub)
-    t_hyplib = time.perf_counter() - start
+    times = {"forward": [], "recording": [], "hyplib": []}
+    cpu = {k: [] for k in times}
+    for _ in range(args.repeats):  # the three sides interleaved, each repeat
+        for side, fn in (("forward", lambda: forward_only(model, sub, every, args.batch_size,
+                                                          dev, prec)),
+                         ("recording", lambda: forward_only(model, sub, every, args.batch_size,
+                                                            dev, prec, layers)),
+                         ("hyplib", lambda: run(sub))):
+            start, c0 = time.perf_counter(), time.process_time()
+            out = fn()
+            times[side].append(time.perf_counter() - start)
+            cpu[side].append(time.process_time() - c0)
+            if side == "forward":
+                tokens = out[1]
+            elif side == "hyplib":
+                result = out
     gpu_peak = torch.cuda.max_memory_allocated() / 2**20 if dev.type == "cuda" else None
+    med = {k: float(np.median(v)) for k, v in times.items()}
+    t_forward, t_recorded, t_hyplib = med["forward"], med["recording"], med["hyplib"]
+    ratios = {f"{a}_over_{b}": [x / y for x, y in zip(times[a], times[b])]
+              for a, b in (("hyplib", "forward"), ("hyplib", "recording"))}
     t_naive, pairs = naive(model, sub, every, layers, hyps, args.batch_size, args.pairs, dev)
     symbols = result.meta["symbols"]["char"]
     units = int(result.table.query("unit >= 0").groupby("layer")["unit"].max().add(1).sum())
     row = {"model": args.model, "records": len(sub), "symbols": symbols, "units": units,
            "hypotheses": len(hyps), "label_columns": n_cols, "inspectors": "+".join(args.inspectors),
            "precision": prec, "batch_size": args.batch_size,
+           "repeats": args.repeats,
            "forward_s": round(t_forward, 2), "forward_recording_layers_s": round(t_recorded, 2),
            "hyplib_s": round(t_hyplib, 2),
+           **{f"{k}_s_min": round(min(v), 2) for k, v in times.items()},
+           **{f"{k}_cpu_s": round(float(np.median(v)), 2) for k, v in cpu.items()},
            "naive_s_extrapolated": round(t_naive, 1), "naive_pairs": pairs,
-           "hyplib_over_forward": round(t_hyplib / t_forward, 2),
-           "hyplib_over_forward_recording": round(t_hyplib / t_recorded, 2),
+           "hyplib_over_forward": round(float(np.median(ratios["hyplib_over_forward"])), 2),
+           "hyplib_over_forward_recording": round(
+               float(np.median(ratios["hyplib_over_recording"])), 2),
+           "hyplib_over_forward_cpu": round(float(np.median(cpu["hyplib"]))
+                                            / float(np.median(cpu["forward"])), 2),
+           "hyplib_over_forward_recording_cpu": round(float(np.median(cpu["hyplib"]))
+                                                      / float(np.median(cpu["recording"])), 2),
            "naive_over_hyplib": round(t_naive / t_hyplib, 1),
            "symbols_per_s": round(symbols / t_hyplib), "tokens": tokens,
            "tokens_per_s": round(tokens / t_hyplib),
@@ -189,7 +215,10 @@ def main(argv=None) -> int:
     table.to_csv(OUT / f"{name}.csv", index=False)
     (OUT / f"{name}.md").write_text(
         "# Engine: hyplib vs the bare forward pass vs a naive per-unit loop\n\n"
-        f"Command: `python bench/engine.py {' '.join(sys.argv[1:])}`\n\n"
+        f"Command: `python bench/engine.py {' '.join(sys.argv[1:])}`. Times: medians of "
+        f"{args.repeats} interleaved repeats (wall seconds; `_cpu_s`: the process's CPU "
+        "seconds, steadier on a shared machine); torch on "
+        f"{torch.get_num_threads()} thread(s).\n\n"
         + table.T.to_markdown(headers=["", "value"]) + "\n")
     print(table.T.to_string(header=False))
     return 0

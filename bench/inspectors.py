@@ -46,6 +46,9 @@ import os
 # libgomp's threads spin while they wait; on a shared machine, when another process holds a
 # core, a 2-thread torch op then waits out whole scheduler slices (10-20× slower here)
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+# every side on one thread: torch, numpy's BLAS, scipy (the core ratios compare one core each)
+for _var in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS"):
+    os.environ.setdefault(_var, "1")
 
 import argparse  # noqa: E402 - after the environment is set for torch's OpenMP
 import contextlib  # noqa: E402
@@ -61,14 +64,14 @@ from pathlib import Path  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 import torch  # noqa: E402
+from memory import machine, peak_mib, reset_peak, rss_mib, tensor_mib  # noqa: E402
 from scipy import stats  # noqa: E402
 from sklearn.metrics import mutual_info_score  # noqa: E402
 
 import hyplib  # noqa: E402
 from hyplib.inspectors import Correlation, MutualInfo, Probe  # noqa: E402
+from hyplib.inspectors.histogram import _BLOCK  # noqa: E402
 from hyplib.inspectors.streaming import held_out  # noqa: E402
-
-from memory import machine, peak_mib, reset_peak, rss_mib, tensor_mib  # noqa: E402
 
 OUT = Path(__file__).parent / "results"
 DEPS = Path(__file__).parent / ".deps"
@@ -150,9 +153,15 @@ def workload(symbols: int, units: int, n_binary: int, n_categorical: int, n_cont
 
 # --------------------------------------------------------------------------- (a)
 
+def clock() -> float:
+    """The process's CPU seconds: every side runs on one thread, and on a shared machine CPU
+    time is steadier than wall time (on an idle one they agree)."""
+    return time.process_time()
+
+
 def hyplib_scores(w: Workload, batch: int) -> tuple[float, dict, Correlation, MutualInfo]:
     """Correlation + MutualInfo over the whole matrix in batches; seconds and a breakdown."""
-    start = time.perf_counter()
+    start = clock()
     units = w.x.shape[1]
     corr = Correlation(units, w.columns, "cpu")
     mi = MutualInfo(units, [w.columns[j] for j in w.discrete], "cpu", bins=MI_BINS)
@@ -160,19 +169,19 @@ def hyplib_scores(w: Workload, batch: int) -> tuple[float, dict, Correlation, Mu
     spent = {"correlation_update": 0.0, "mutual_info_update": 0.0}
     for lo in range(0, w.x.shape[0], batch):
         x, y = torch.from_numpy(w.x[lo:lo + batch]), torch.from_numpy(w.y[lo:lo + batch])
-        t0 = time.perf_counter()
+        t0 = clock()
         corr.update(x, y)
-        t1 = time.perf_counter()
+        t1 = clock()
         mi.update(x, y.index_select(1, disc))
         spent["correlation_update"] += t1 - t0
-        spent["mutual_info_update"] += time.perf_counter() - t1
-    t0 = time.perf_counter()
+        spent["mutual_info_update"] += clock() - t1
+    t0 = clock()
     corr.scores()
-    t1 = time.perf_counter()
+    t1 = clock()
     mi.scores()
     spent["correlation_scores"] = t1 - t0
-    spent["mutual_info_scores"] = time.perf_counter() - t1
-    return time.perf_counter() - start, spent, corr, mi
+    spent["mutual_info_scores"] = clock() - t1
+    return clock() - start, spent, corr, mi
 
 
 def naive_scores(w: Workload, pearson_pairs: int, mi_pairs: int, bin_units: int, warmup: int,
@@ -188,25 +197,90 @@ def naive_scores(w: Workload, pearson_pairs: int, mi_pairs: int, bin_units: int,
         edges = np.quantile(xt[u, :warmup].astype(np.float64), levels).astype(np.float32)
         return np.searchsorted(np.maximum.accumulate(edges), xt[u], side="left")
 
-    start = time.perf_counter()
+    start = clock()
     for _ in range(pearson_pairs):
         u, c = int(rng.integers(units)), int(rng.integers(cols))
         values["pearson"].append((u, c, stats.pearsonr(xt[u], yt[c]).statistic))
-    seconds["pearson_pair"] = (time.perf_counter() - start) / pearson_pairs
+    seconds["pearson_pair"] = (clock() - start) / pearson_pairs
 
     picked = rng.choice(units, bin_units, replace=False)
-    start = time.perf_counter()
+    start = clock()
     binned = {int(u): bins_of(u) for u in picked}
-    seconds["bin_unit"] = (time.perf_counter() - start) / bin_units
+    seconds["bin_unit"] = (clock() - start) / bin_units
 
-    start = time.perf_counter()
+    start = clock()
     for i in range(mi_pairs):
         u, h = int(picked[i % bin_units]), int(rng.integers(hyps))
         values["mi"].append((u, h, mutual_info_score(binned[u], ct[h])))
-    seconds["mi_pair"] = (time.perf_counter() - start) / mi_pairs
+    seconds["mi_pair"] = (clock() - start) / mi_pairs
     seconds["total"] = (seconds["pearson_pair"] * units * cols + seconds["bin_unit"] * units
                         + seconds["mi_pair"] * units * hyps)
     return seconds, values
+
+
+def plugin_mi(joint: np.ndarray) -> np.ndarray:
+    """The plug-in MI (nats) of each unit's joint counts (units × bins × classes)."""
+    joint = joint.astype(np.float64)
+    n = joint.sum((1, 2), keepdims=True)
+    px, py = joint.sum(2, keepdims=True), joint.sum(1, keepdims=True)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        terms = np.where(joint > 0, joint / n * np.log(joint * n / (px * py)), 0.0)
+    return terms.sum((1, 2))
+
+
+def reference_scores(w: Workload, warmup: int, method: str) -> tuple[float, np.ndarray, np.ndarray]:
+    """The vectorised reference, as a competent numpy or torch user would write it: r from
+    one float32 product of the centred matrices; each unit cut once into 16 bins at the
+    quantiles of its first ``warmup`` symbols (the bins hyplib uses), then the joint counts of
+    (unit, bin, class) per discrete hypothesis, by one ``bincount`` per hypothesis
+    (``numpy-bincount``, ``torch-bincount``) or by one float32 product per bin with the
+    one-hot labels (``numpy-gemm``: cheaper with many hypotheses). CPU seconds, r, plug-in MI."""
+    start = clock()
+    units, nb = w.x.shape[1], MI_BINS
+    levels = np.arange(1, nb) / nb
+    disc = [h for h in w.hyps if h.kind != "continuous"]
+    k = [len(h.classes) if h.kind == "categorical" else 2 for h in disc]
+    if method.startswith("torch"):
+        x, y = torch.from_numpy(w.x), torch.from_numpy(w.y)
+        xc, yc = x - x.mean(0), y - y.mean(0)
+        r = (xc.T @ yc) / torch.outer(xc.square().sum(0).sqrt(), yc.square().sum(0).sqrt())
+        edges = torch.quantile(x[:warmup].double(), torch.from_numpy(levels), dim=0)
+        edges = edges.cummax(0).values.float()
+        codes = torch.zeros(x.shape, dtype=torch.uint8)
+        for e in edges:
+            codes += x > e
+        base = (codes.long() + torch.arange(units) * nb)
+        mi = []
+        for j, kj in enumerate(k):
+            cls = torch.from_numpy(w.classes[:, j])
+            joint = torch.bincount((base * kj + cls[:, None]).view(-1),
+                                   minlength=units * nb * kj).view(units, nb, kj)
+            mi.append(plugin_mi(joint.numpy()))
+        return clock() - start, r.numpy(), np.stack(mi, 1)
+    x, y = w.x, w.y
+    xc, yc = x - x.mean(0), y - y.mean(0)
+    r = (xc.T @ yc) / np.outer(np.sqrt(np.einsum("ij,ij->j", xc, xc)),
+                               np.sqrt(np.einsum("ij,ij->j", yc, yc)))
+    edges = np.maximum.accumulate(np.quantile(x[:warmup].astype(np.float64), levels, axis=0),
+                                  axis=0).astype(np.float32)
+    codes = np.zeros(x.shape, np.uint8)
+    for e in edges:
+        codes += x > e
+    if method == "numpy-gemm":
+        onehot = np.concatenate([np.eye(kj, dtype=np.float32)[w.classes[:, j]]
+                                 for j, kj in enumerate(k)], 1)  # symbols × Σ classes
+        onehot_t = np.ascontiguousarray(onehot.T)
+        joint = np.stack([(onehot_t @ (codes == b).astype(np.float32)).T for b in range(nb)], 1)
+        ends = np.cumsum([0] + k)
+        mi = [plugin_mi(joint[:, :, lo:hi]) for lo, hi in zip(ends, ends[1:])]
+        return clock() - start, r, np.stack(mi, 1)
+    base = codes.astype(np.int64) + np.arange(units) * nb
+    mi = []
+    for j, kj in enumerate(k):
+        joint = np.bincount((base * kj + w.classes[:, j, None]).ravel(),
+                            minlength=units * nb * kj).reshape(units, nb, kj)
+        mi.append(plugin_mi(joint))
+    return clock() - start, r, np.stack(mi, 1)
 
 
 class Runs:
@@ -240,6 +314,7 @@ class Runs:
 
     def row(self, name: str, **fields) -> dict:
         return {"implementation": name, "seconds": round(self.median(name), 2),
+                "min_seconds": round(min(self.seconds[name]), 2),
                 "seconds_per_repeat": " ".join(f"{t:.2f}" for t in self.seconds[name]),
                 "peak_rss_mib": round(self.peak[name]),
                 "peak_over_start_mib": round(self.growth[name]), **fields}
@@ -260,11 +335,22 @@ def part_a(w: Workload, args, threads: list[int]) -> tuple[list[dict], dict]:
         last[n] = corr, mi
         return seconds, spent
 
+    ref_names = {m: f"vectorised reference: {m.replace('-', ' ')}, one thread"
+                 for m in args.references}
+    ref_values = {}
+
+    def reference_run(method):
+        seconds, r, mi = reference_scores(w, args.warmup, method)
+        ref_values[method] = r, mi
+        return seconds, None
+
     for rep in range(args.repeats):
         for n in threads:
             last.clear()
             with torch_threads(n):
                 runs.run(names[n], hyplib_run, n)
+        for m in args.references:
+            runs.run(ref_names[m], reference_run, m)
         _, naive, values = runs.run(naive_name, naive_timed, w, args.pearson_pairs,
                                     args.mi_pairs, args.bin_units, args.warmup, args.seed + rep)
         print(f"(a) repeat {rep + 1}: naive {naive['total']:.0f} s extrapolated "
@@ -291,7 +377,7 @@ def part_a(w: Workload, args, threads: list[int]) -> tuple[list[dict], dict]:
     state = {"correlation": tensor_mib(corr.state_dict()),
              "mutual_info": tensor_mib(mi.state_dict())}
     batch_mib = args.batch_size * (units + cols) * 4 / 2 ** 20
-    chunk = min(args.batch_size, max(1, (1 << 22) // units))
+    chunk = max(1, _BLOCK // units)  # rows per block of MutualInfo's edge masks on the CPU
     pairs_r, pairs_mi = units * cols, units * hyps
     rows, summary = [], {}
     for n in threads:
@@ -305,8 +391,9 @@ def part_a(w: Workload, args, threads: list[int]) -> tuple[list[dict], dict]:
             notes=", ".join(f"{k} {med(s[k] for s in spent):.2f} s" for k in spent[0])
             + f"; state: correlation {state['correlation']:.1f} MiB, mutual_info "
               f"{state['mutual_info']:.1f} MiB; per batch: input {batch_mib:.0f} MiB, "
-              f"correlation's float64 copy {args.batch_size * units * 8 / 2 ** 20:.0f} MiB, "
-              f"mutual_info's edge masks {chunk * units / 2 ** 20:.0f} MiB each; "
+              f"correlation's float32 shifted copy "
+              f"{args.batch_size * units * 4 / 2 ** 20:.0f} MiB, "
+              f"mutual_info's edge mask {chunk * units / 2 ** 20:.2f} MiB (a block of rows); "
               f"max |r - pearsonr| {err_r:.1e}, max |MI - mutual_info_score| {err_mi:.1e}; "
               f"a planted unit ranked first by MI for {sum(found)}/{len(found)} planted "
               "hypotheses"))
@@ -321,6 +408,16 @@ def part_a(w: Workload, args, threads: list[int]) -> tuple[list[dict], dict]:
               f"mutual_info_score {med(n['mi_pair'] for n in naive) * 1e3:.2f} ms/pair; on "
               f"unit-major copies of the matrices ({w.x.nbytes / 2 ** 20:.0f} MiB more RAM, made "
               "before timing: a strided column makes pearsonr ~15× slower)"))
+    mi_hyplib = mi.scores()[1].score.numpy()
+    for m, name in ref_names.items():
+        r_ref, mi_ref = ref_values[m]
+        summary[m] = runs.ratio(name, names[threads[0]])
+        rows.append(runs.row(
+            name, part="a", ratio=round(summary[m], 2), tensor_mib=0.0,
+            what=f"the same {pairs_r:,} r and {pairs_mi:,} MI on the whole matrix, vectorised "
+                 "(ratio here: its time / hyplib's)",
+            notes=f"max |r - hyplib| {np.nanmax(np.abs(r_ref - r)):.1e}, max |MI - hyplib's "
+                  f"mi_plugin| {np.nanmax(np.abs(mi_ref - mi_hyplib)):.1e} (same bins)"))
     return rows, summary
 
 
@@ -362,13 +459,13 @@ def warnings_off():
 
 def hyplib_probe(w: Workload, test: np.ndarray, batch: int, **kwargs):
     """hyplib's probe streamed over the matrix, then scored; seconds, accuracy, the probe."""
-    start = time.perf_counter()
+    start = clock()
     probe = Probe(w.x.shape[1], w.target.columns, "cpu", test_size=int(test.sum()), **kwargs)
     y = torch.from_numpy(np.ascontiguousarray(w.y[:, :len(w.target.classes)]))
     for lo in range(0, w.x.shape[0], batch):
         probe.update(torch.from_numpy(w.x[lo:lo + batch]), y[lo:lo + batch])
     scores = {s.metric: s for s in probe.scores()}
-    seconds = time.perf_counter() - start
+    seconds = clock() - start
     assert scores["accuracy"].n.item() == test.sum()  # every held-out symbol, as NeuroX
     fit = (min(probe.train.size, probe.train.seen), probe.fit_epochs(
         min(probe.train.size, probe.train.seen)), probe.lr, probe.minibatch)
@@ -377,7 +474,7 @@ def hyplib_probe(w: Workload, test: np.ndarray, batch: int, **kwargs):
 
 def neurox_probe(linear_probe, w: Workload, test: np.ndarray, epochs: int, l1: float, l2: float):
     """NeuroX's probe on the standardised split; seconds, accuracy, the probe."""
-    start = time.perf_counter()
+    start = clock()
     xtr, xte = w.x[~test], w.x[test]
     mean, sd = xtr.mean(0), xtr.std(0)
     xtr, xte = (xtr - mean) / sd, (xte - mean) / sd
@@ -386,7 +483,7 @@ def neurox_probe(linear_probe, w: Workload, test: np.ndarray, epochs: int, l1: f
         probe = linear_probe.train_logistic_regression_probe(
             xtr, ytr, lambda_l1=l1, lambda_l2=l2, num_epochs=epochs)
         result = linear_probe.evaluate_probe(probe, xte, yte)
-    seconds = time.perf_counter() - start
+    seconds = clock() - start
     return seconds, float(result["__OVERALL__"]), tensor_mib(list(probe.state_dict().values()))
 
 
@@ -477,9 +574,14 @@ def main(argv=None) -> int:
     p.add_argument("--neurox-epochs", type=int, default=10, help="NeuroX's default")
     p.add_argument("--repeats", type=int, default=3)
     p.add_argument("--neurox-repeats", type=int, default=3)
-    p.add_argument("--also-threads", type=int, nargs="*", default=[1],
-                   help="time the torch code with these thread counts too (default: 1)")
+    p.add_argument("--also-threads", type=int, nargs="*", default=[],
+                   help="time hyplib with these torch thread counts too (default: one thread, "
+                        "as every other side)")
     p.add_argument("--parts", default="ab", help="a: per-unit scores, b: the probe")
+    p.add_argument("--references", nargs="*",
+                   default=["numpy-bincount", "numpy-gemm", "torch-bincount"],
+                   help="vectorised references timed in (a)")
+    p.add_argument("--name", default="inspectors", help="results file stem")
     p.add_argument("--seed", type=int, default=0)
     args = p.parse_args(argv)
     if args.categorical < 1:
@@ -506,7 +608,7 @@ def main(argv=None) -> int:
     table = pd.DataFrame(rows)
     table.insert(0, "command", command)
     table["machine"] = machine()
-    table.to_csv(OUT / "inspectors.csv", index=False)
+    table.to_csv(OUT / f"{args.name}.csv", index=False)
     kinds = {k: sum(h.kind == k for h in w.hyps) for k in ("binary", "categorical", "continuous")}
     plural = lambda t: f"{t} torch thread{'s' if t > 1 else ''}"  # noqa: E731
     lines = [
@@ -520,16 +622,23 @@ def main(argv=None) -> int:
         f"{w.x.nbytes / 2 ** 20:.0f} MiB), {kinds['binary']} binary + {kinds['categorical']} "
         f"categorical (3–5 classes, and the {args.probe_classes}-class probe target) + "
         f"{kinds['continuous']} continuous hypotheses = {w.y.shape[1]} label columns; "
-        f"{len(w.planted)} hypotheses planted in units; seed {args.seed}. Times are medians of "
-        f"{args.repeats} repeats, after one warm-up run of the hyplib side; the sides are "
+        f"{len(w.planted)} hypotheses planted in units; seed {args.seed}. Times are the "
+        f"process's CPU seconds, medians of {args.repeats} repeats (min and every repeat in "
+        "the last line), after one warm-up run of the hyplib side; every side runs on one "
+        "thread (torch, and numpy's BLAS through OMP/MKL/OPENBLAS_NUM_THREADS=1); the sides are "
         "interleaved in each repeat; ratio = the reference's time / hyplib's, the median of the "
         "per-repeat ratios.",
         "",
     ]
     if "a" in summary:
+        a = summary["a"]
+        refs = {m: a[m] for m in args.references}
         lines.append("**(a)** hyplib is " + ", ".join(
-            f"**{ratio:.0f}×** faster with {plural(t)}" for t, ratio in summary["a"].items())
-            + " than the per-pair scipy/sklearn loop (target ≥ 200×).")
+            f"**{a[t]:.0f}×** faster with {plural(t)}" for t in threads)
+            + " than the per-pair scipy/sklearn loop (target ≥ 200×)" + (
+                f", and **{min(refs.values()):.2f}×** faster than the fastest vectorised "
+                f"reference ({min(refs, key=refs.get)}; target ≥ 3×): "
+                + ", ".join(f"{m} {v:.2f}×" for m, v in refs.items()) if refs else "") + ".")
     if summary.get("b"):
         b = summary["b"]
         nx = {k[1]: v[1] for k, v in b.items() if k[0] == "neurox"}
@@ -550,7 +659,8 @@ def main(argv=None) -> int:
                 f"NeuroX's (target ≥ 5×) at held-out accuracy {acc:.4f} vs NeuroX's "
                 f"{nx[t]:.4f}; with a {s_size:,}-symbol reservoir ({s_epochs} epochs) "
                 f"{s_ratio:.1f}× at {s_acc:.4f}.")
-    cols = ["part", "implementation", "seconds", "ratio", "accuracy", "peak_rss_mib",
+    cols = ["part", "implementation", "seconds", "min_seconds", "ratio", "accuracy",
+            "peak_rss_mib",
             "peak_over_start_mib", "tensor_mib", "what", "notes"]
     lines += ["", "`peak_rss_mib`: the process's peak RSS during that implementation's runs "
               "(reset before each run through `/proc/self/clear_refs`; the workload, "
@@ -560,7 +670,7 @@ def main(argv=None) -> int:
               "", table[[c for c in cols if c in table]].to_markdown(index=False), "",
               "Per repeat (s): " + "; ".join(f"{r['implementation']}: {r['seconds_per_repeat']}"
                                              for r in rows if "seconds_per_repeat" in r), ""]
-    (OUT / "inspectors.md").write_text("\n".join(lines))
+    (OUT / f"{args.name}.md").write_text("\n".join(lines))
     print("\n".join(lines))
     return 0
 

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import numpy as np
 import torch
+from machine import commit
 
 
 def reset_peak() -> bool:
@@ -49,7 +50,7 @@ def machine() -> str:
                    Path("/proc/cpuinfo").read_text().splitlines() if line.startswith("model name"))
     except (OSError, StopIteration):
         pass
-    return (f"{cpu}; {os.cpu_count()} CPUs, torch {torch.__version__} with "
+    return (f"{cpu}; {os.cpu_count()} CPUs, commit {commit()}, torch {torch.__version__} with "
             f"{torch.get_num_threads()} threads (OMP_WAIT_POLICY="
             f"{os.environ.get('OMP_WAIT_POLICY', 'unset')}); numpy {np.__version__}; Python "
             f"{platform.python_version()}; load average {os.getloadavg()[0]:.1f} at the end "

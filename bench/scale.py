@@ -92,7 +92,7 @@ def ngram_hypotheses(texts: list[str], n: int):
     def make(gram):
         k = len(gram)
 
-        @hypothesis(f"bench.ends.{gram!r}", kind="binary", level="char")
+        @hypothesis(f"bench.ends.{gram.encode().hex()}", kind="binary", level="char")
         def ends(text):
             hits = np.zeros(len(text), dtype=np.float32)
             start = text.find(gram)
