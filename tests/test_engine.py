@@ -131,6 +131,25 @@ def test_deferred_finiteness_check_names_the_unit_and_record():
         check.flush()
 
 
+@pytest.mark.parametrize("defer", [False, True])
+def test_finite_values_whose_sum_overflows_pass_and_an_infinity_does_not(defer):
+    """The test reads a sum first: finite values that overflow it get the full test and pass."""
+    import torch
+
+    from hyplib.engine import _FiniteCheck
+    from hyplib.errors import BehaviourError
+
+    check = _FiniteCheck(defer=defer)
+    x = torch.full((6, 3), 3e38)
+    assert not torch.isfinite(x.sum())
+    check(x, "m", "layer", np.array([2, 4]), np.array([10, 11]))
+    check.flush()
+    x[1, 0] = -float("inf")
+    with pytest.raises(BehaviourError, match=r"m:layer\[0\] is -inf on record 10"):
+        check(x, "m", "layer", np.array([2, 4]), np.array([10, 11]))
+        check.flush()
+
+
 def test_discrete_labels_are_held_as_bytes_and_read_as_floats(records, tmp_path, monkeypatch):
     import torch
 
