@@ -98,22 +98,18 @@ class CellLSTM(nn.LSTM):
                                                    enforce_sorted=False)
         sizes = packed.batch_sizes.tolist()
         gx = torch.addmm(self.bias_ih_l0 + self.bias_hh_l0, packed.data, self.weight_ih_l0.T)
-        hs, cs = gx.new_empty(2, len(gx), self.hidden_size).unbind(0)
+        # records sorted longest first: step t writes column t of rows :n in place
+        hs, cs = gx.new_zeros(2, batch, steps, self.hidden_size).unbind(0)
         h = c = gx.new_zeros(batch, self.hidden_size)
         w_hh, lo = self.weight_hh_l0.T, 0
-        for n in sizes:  # step t: the n records still running, longest first
+        for t, n in enumerate(sizes):  # the n records still running
             i, f, g, o = torch.addmm(gx[lo:lo + n], h[:n], w_hh).chunk(4, 1)
             c = torch.addcmul(torch.sigmoid(i) * torch.tanh(g), torch.sigmoid(f), c[:n],
-                              out=cs[lo:lo + n])
-            h = torch.mul(torch.sigmoid(o), torch.tanh(c), out=hs[lo:lo + n])
+                              out=cs[:n, t])
+            h = torch.mul(torch.sigmoid(o), torch.tanh(c), out=hs[:n, t])
             lo += n
-
-        def padded(rows):
-            out, _ = nn.utils.rnn.pad_packed_sequence(packed._replace(data=rows),
-                                                      batch_first=True, total_length=steps)
-            return out
-
-        out, cells = padded(hs), padded(cs)
+        order = packed.unsorted_indices.to(hs.device)
+        out, cells = hs.index_select(0, order), cs.index_select(0, order)
         last = (lengths - 1).to(out.device)
         at = torch.arange(batch, device=out.device)
         return out, (out[at, last][None], cells[at, last][None]), cells
