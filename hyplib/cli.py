@@ -148,7 +148,8 @@ def _show_discoveries(result, fdr: float, method: str, top: int) -> None:
     found = result.discoveries(fdr, method)
     print(f"{len(found)} discoveries among {result.meta['tests']} tests at FDR {fdr} "
           f"({'Benjamini-Hochberg' if method == 'bh' else 'Benjamini-Yekutieli'}), "
-          f"{found['unit_name'].nunique()} units, {found['hypothesis'].nunique()} hypotheses")
+          f"{found['unit_name'].nunique()} units, {found['hypothesis'].nunique()} hypotheses"
+          + (f"; null |r| <= {delta}" if (delta := result.meta.get("min_effect")) else ""))
     _show(found.groupby(["hypothesis", "label"], sort=False).head(top))
 
 
@@ -157,6 +158,7 @@ def _discover(args) -> int:
 
     result = _run(args, discover, generators=args.generators, fdr=args.fdr,
                   method=args.fdr_method, cap=args.cap, min_count=args.min_count,
+                  min_effect=args.min_effect,
                   generator_args=_params(args.generator_arg, "--generator-arg",
                                          "ngrams.n=(2,3,4)"))
     made = ", ".join(f"{name} {n}" for name, n in result.meta["generated"].items())
@@ -282,6 +284,9 @@ def parser() -> argparse.ArgumentParser:
                      "generator, the most frequent first")
     dis.add_argument("--min-count", type=int, default=20,
                      help="a generated hypothesis must label at least this many symbols")
+    dis.add_argument("--min-effect", type=float, default=0.0, metavar="DELTA",
+                     help="test |r| <= DELTA instead of r = 0, so that a discovery is an "
+                          "association stronger than DELTA, e.g. 0.1 (correlations)")
     dis.add_argument("--top", type=int, default=1, help="units shown per hypothesis")
     _add_fdr(dis, 0.05)
     dis.set_defaults(func=_discover)

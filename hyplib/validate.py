@@ -20,7 +20,8 @@ _RANGES = {"confidence": (0, 1, False, False), "quantile": (0, 1, False, False),
            "epochs": (1, math.inf, True, False), "iterations": (1, math.inf, True, False),
            "train_size": (1, math.inf, True, False), "test_size": (1, math.inf, True, False),
            "lr": (0, math.inf, False, False), "l1": (0, math.inf, True, False),
-           "l2": (0, math.inf, True, False), "seed": (0, 2 ** 63, True, False)}
+           "l2": (0, math.inf, True, False), "seed": (0, 2 ** 63, True, False),
+           "min_effect": (0, 1, True, False), "permutations": (0, math.inf, True, False)}
 # The parameters the engine passes itself.
 _ENGINE = ("self", "n_units", "columns", "device")
 

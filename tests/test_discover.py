@@ -8,17 +8,19 @@ import pytest
 from hyplib_zoo.stdlib import python_stdlib
 
 from hyplib.discovery import discover
-from hyplib.errors import HyplibError
+from hyplib.errors import HyplibError, HyplibWarning
 from hyplib.testing import SparsePlantedModel, random_texts
 
 PLANTED = dict(zip(range(0, 1000, 50), "abcdefghijKLMNOP0123"))  # 20 of 1,000 units
 
 
-def _run(seed: int, fdr: float = 0.05):
+def _run(seed: int, fdr: float = 0.05, **kw):
     model = SparsePlantedModel(1000, PLANTED, strength=3.0, seed=seed)
     data = random_texts(200, 60)  # the same hypotheses (annotated once); fresh noise per seed
+    # batches of 4 records: p-values robust to dependence within records need many batches
     return discover(model, data, ["chars", "charclass", "ngrams", "regex", "tokens"],
-                    fdr=fdr, cap=400, min_count=3, batch_size=64, seed=seed, progress=False)
+                    fdr=fdr, cap=400, min_count=3, batch_size=4, seed=seed, progress=False,
+                    **kw)
 
 
 def test_false_discovery_rate_is_controlled_and_every_planted_unit_is_found():
@@ -40,11 +42,25 @@ def test_false_discovery_rate_is_controlled_and_every_planted_unit_is_found():
     assert fdp.max() < 0.2
 
 
+def test_an_effect_size_floor_keeps_the_planted_units_only():
+    plain, floor = _run(0).discoveries(0.05), _run(0, min_effect=0.1)  # planted: r = 0.31-0.37
+    found = floor.discoveries(0.05)
+    assert floor.meta["min_effect"] == 0.1 and floor.meta["discoveries"] == len(found)
+    assert set(found["unit"]) == set(PLANTED) and (found["score"].abs() > 0.1).all()
+    hits = set(zip(found["unit"], found["hypothesis"]))
+    assert all((u, f"auto.char.{c}") in hits for u, c in PLANTED.items())
+    assert len(found) < len(plain)
+    with pytest.raises(HyplibError, match="min_effect needs an inspector that takes it"):
+        discover(SparsePlantedModel(4, {}), random_texts(20, 30), ["chars"], ["auc"],
+                 min_effect=0.1, progress=False)
+
+
 def test_discover_command_on_the_tiny_char_lstm(tmp_path):
     python_stdlib(max_files=6).to_json(tmp_path / "source.jsonl")
     run = subprocess.run([sys.executable, "-m", "hyplib.cli", "discover", "--model",
                           "charlm-tiny", "--data", str(tmp_path / "source.jsonl"),
-                          "--generators", "tokens", "regex", "--cap", "20", "--quiet"],
+                          "--generators", "tokens", "regex", "--cap", "20", "--quiet",
+                          "--batch-size", "1"],  # robust p-values need several batches
                          capture_output=True, text=True,
                          env={**os.environ, "HYPLIB_PLUGINS": "zoo,generators"})
     assert run.returncode == 0, run.stderr
@@ -71,7 +87,8 @@ class _NoSpaces(SparsePlantedModel):
 def test_char_level_hypotheses_are_left_out_for_a_model_that_skips_characters():
     data = random_texts(20, 30)
     both = dict(generators=["chars"], cap=5, min_count=1, progress=False)
-    assert discover(SparsePlantedModel(4, {}), data, **both).meta["skipped"] == 0
+    with pytest.warns(HyplibWarning, match="the pass read 1 batch.* lower the batch size"):
+        assert discover(SparsePlantedModel(4, {}), data, **both).meta["skipped"] == 0
     with pytest.raises(HyplibError, match="made no hypothesis the models take"):
         discover(_NoSpaces(4, {}), data, **both)
 

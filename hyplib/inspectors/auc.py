@@ -6,9 +6,10 @@ import torch
 from ..types import Scores
 from .correlation import _normal_quantile
 from .histogram import HistogramInspector
+from .streaming import BatchSums, WithBatchSums
 
 
-class AUC(HistogramInspector):
+class AUC(WithBatchSums, HistogramInspector):
     """AUC-ROC (``"auc"``) and average precision (``"ap"``) of each unit's activation as a
     score for each binary column (a categorical hypothesis: each class against the rest).
 
@@ -19,6 +20,10 @@ class AUC(HistogramInspector):
     (P_b, N_b positives and negatives in bin b), about ``1 / 2·bins`` when bins hold equal
     shares. Intervals: Hanley–McNeil's standard error for the AUC, and the logit interval of
     Boyd et al. (2013), ``expit(logit AP ± z / sqrt(P·AP·(1 - AP)))``, for the AP.
+
+    For a p-value robust to dependence within records, ``batch`` sums each batch's covariance
+    of the unit's bin (its rank, to the bin) with each label, ``Σ bin·(y - ȳ)``: the
+    Mann–Whitney statistic's linear part (:mod:`hyplib.significance`).
     """
 
     name = "auc"
@@ -27,6 +32,21 @@ class AUC(HistogramInspector):
                  confidence: float = 0.95):
         super().__init__(n_units, columns, device, bins=bins, warmup=warmup,
                          confidence=confidence)
+        self.batch = BatchSums((n_units, len(self.columns)), device)
+
+    def update(self, x: torch.Tensor, y: torch.Tensor) -> None:
+        super().update(x, y)
+        if x.shape[0] == 0:
+            return
+        edges = self.hist.tally().edges  # provisional until the first warmup symbols are seen
+        hit = (y > 0.5).double()
+        hit -= hit.mean(0)
+        step = max(1, (1 << 22) // edges.shape[0])
+        rank_hit = 0
+        for i in range(0, x.shape[0], step):  # bounded memory: (units × step) bins at a time
+            rank = torch.searchsorted(edges, x[i:i + step].T.contiguous().to(edges.dtype))
+            rank_hit = rank_hit + rank.double() @ hit[i:i + step]
+        self.batch.add(rank_hit)
 
     def scores(self) -> list[Scores]:
         counts = self.hist.tally().counts

@@ -16,16 +16,22 @@ class Correlation:
     (:class:`~hyplib.inspectors.streaming.CoMoments`, Chan et al.'s pairwise update), so long
     streams stay exact: one matrix product per batch.
     The interval is Fisher's: ``tanh(atanh(r) ± z / sqrt(n - 3))``; a constant unit or column
-    has r = NaN.
+    has r = NaN. Each batch's own co-moments are summed too (``moments.batch``), for a p-value
+    that holds when the symbols of a record depend on each other (:mod:`hyplib.significance`).
+    With ``min_effect`` δ the p-values test |ρ| <= δ instead of ρ = 0 (an effect-size floor:
+    a discovery is then an association known to be stronger than δ).
     """
 
     name = "correlation"
     rank_by_abs = True
 
-    def __init__(self, n_units: int, columns, device, confidence: float = 0.95):
+    def __init__(self, n_units: int, columns, device, confidence: float = 0.95,
+                 min_effect: float = 0.0):
+        if not 0 <= min_effect < 1:
+            raise ValueError(f"min_effect is a correlation in [0, 1), e.g. 0.1, not {min_effect}")
         self.columns = list(columns)
-        self.confidence = confidence
-        self.moments = CoMoments(n_units, len(self.columns), device, pairs=False)
+        self.confidence, self.min_effect = confidence, min_effect
+        self.moments = CoMoments(n_units, len(self.columns), device, pairs=False, batches=True)
 
     @classmethod
     def accepts(cls, hypothesis: Hypothesis) -> bool:

@@ -8,9 +8,10 @@ import torch
 from ..types import Hypothesis, LabelColumn, Scores
 from .correlation import _normal_quantile
 from .histogram import HistogramInspector
+from .streaming import BatchSums, WithBatchSums
 
 
-class MutualInfo(HistogramInspector):
+class MutualInfo(WithBatchSums, HistogramInspector):
     """MI in nats between each unit, cut into ``bins`` quantile bins, and each hypothesis.
 
     A categorical hypothesis gives one MI across its classes (one score column per
@@ -25,6 +26,10 @@ class MutualInfo(HistogramInspector):
     ``(m_x - 1)(m_y - 1) / 2n²`` (from ``2n·MI ~ χ²``), so that an uninformative unit does not
     get a zero-width interval; at MI = 0 it is conservative (it holds 0 for about 99% of
     independent units).
+
+    For a G-test robust to dependence within records, ``batch`` sums, per unit, bin and
+    column, the square of each batch's excess of positives in the bin over independence,
+    ``pos - total·P/n`` (:mod:`hyplib.significance`'s Rao–Scott correction).
     """
 
     name = "mutual_info"
@@ -34,6 +39,20 @@ class MutualInfo(HistogramInspector):
         super().__init__(n_units, columns, device, bins=bins, warmup=warmup,
                          confidence=confidence, extents=False)
         self.hyp_columns, self.classes = _class_table(self.columns, device)
+        self.batch = BatchSums((n_units, bins, len(self.columns)), device)
+
+    def update(self, x: torch.Tensor, y: torch.Tensor) -> None:
+        counts = self.hist.tally().counts if self.hist.ready else None
+        before = None if counts is None else counts.clone()
+        super().update(x, y)
+        if not self.hist.ready:
+            return  # the rows wait for the edges; they are counted, one batch, when set
+        new = self.hist.tally().counts
+        new = new if before is None else new - before
+        total, pos = new[..., :1], new[..., 1:]
+        n = total.sum(1, keepdim=True)
+        if float(n.max()) > 0:
+            self.batch.add(pos - total * pos.sum(1, keepdim=True) / n.clamp(min=1))
 
     def scores(self) -> list[Scores]:
         counts = self.hist.tally().counts

@@ -18,7 +18,7 @@ import torch.nn.functional as F
 from ..types import Hypothesis, LabelColumn, Scores
 from .correlation import _normal_quantile
 from .ranking import random_units, rank_units
-from .streaming import CoMoments, Reservoir, float64_copy, held_out
+from .streaming import CoMoments, Reservoir, float64_copy, held_out, uniform
 
 JACKKNIFE_GROUPS = 20
 ROWS_PER_UNIT = 96  # default training reservoir: this many symbols per unit (at least 20,000)
@@ -140,6 +140,15 @@ class Probe:
     hypothesis ``h`` whose control task ``control:h`` (:func:`hyplib.control.control_task`) is also
     probed: ``selectivity`` = accuracy(h) − accuracy(control:h), jackknife interval (the two
     share their held-out symbols, so the interval accounts for their correlation).
+
+    With ``permutations=B`` the accuracy gets a permutation p-value (:meth:`p_values`) for the
+    null "the units say nothing of the label": each batch's labels are also kept circularly
+    shifted by B seeded offsets (so each copy keeps the labels' runs within records and loses
+    their alignment with the units), and the final fit trains, as one batched model, a fresh
+    probe on the true labels and one on each shifted copy; p = (1 + #copies whose held-out
+    accuracy reaches the true labels') / (B + 1). It costs about B + 1 times the final fit.
+    The copies' label runs straddle the records' ends where the true ones restart, so where
+    units and labels persist within records these p-values are somewhat optimistic.
     """
 
     name = "probe"
@@ -148,7 +157,8 @@ class Probe:
     def __init__(self, n_units: int, columns, device, *, l1: float = 1e-5, l2: float = 1e-5,
                  lr: float = 0.03, minibatch: int = 256, epochs: int | None = None,
                  holdout: float = 0.2, train_size: int | None = None, test_size: int = 10_000,
-                 k: int = 10, mass: float = 0.5, confidence: float = 0.95, seed: int = 0):
+                 k: int = 10, mass: float = 0.5, confidence: float = 0.95, seed: int = 0,
+                 permutations: int = 0):
         self.columns = list(columns)
         self.hyps = list(dict.fromkeys(c.hypothesis for c in self.columns))
         wrong = [h.name for h in self.hyps if not self.accepts(h)]
@@ -159,6 +169,10 @@ class Probe:
         self.n_units, self.k = n_units, min(k, n_units)
         self.l1, self.l2, self.lr, self.minibatch, self.epochs = l1, l2, lr, minibatch, epochs
         self.holdout, self.mass, self.seed = holdout, mass, seed
+        if not (isinstance(permutations, int) and permutations >= 0):
+            raise ValueError(f"permutations must be a whole number >= 0, e.g. 99, not "
+                             f"{permutations!r}")
+        self.permutations, self._p = permutations, None
         self.confidence = confidence
         widths = torch.tensor([len(h.classes) if h.kind == "categorical" else 2
                                for h in self.hyps])
@@ -176,6 +190,8 @@ class Probe:
         self.counts = torch.zeros(self.valid.shape, dtype=torch.float64, device=self.device)
         self.heads = _Heads(n_units, self.valid)
         shapes = [((n_units,), torch.float32), ((len(self.hyps),), torch.long)]
+        if permutations:  # the shifted copies' labels
+            shapes.append(((permutations, len(self.hyps)), torch.int16))
         if train_size is None:
             train_size = min(max(20_000, ROWS_PER_UNIT * n_units),
                              RESERVOIR_BYTES // (4 * max(n_units, 1)))
@@ -195,17 +211,27 @@ class Probe:
         pos = torch.arange(self.seen, self.seen + nb, device=x.device)
         self.seen += nb
         t = (y @ self.code).round().long()
+        rows = [t] if not self.permutations else [t, self._shifted(t, pos)]
         test = held_out(pos, self.seed, self.holdout)
         out, keep = test.nonzero().squeeze(1), (~test).nonzero().squeeze(1)
-        self.test.add(pos[out], x.index_select(0, out), t.index_select(0, out))
+        self.test.add(pos[out], x.index_select(0, out), *(r.index_select(0, out) for r in rows))
         x, t, pos = x.index_select(0, keep), t.index_select(0, keep), pos[keep]
-        self.train.add(pos, x, t)
+        self.train.add(pos, x, *(r.index_select(0, keep) for r in rows))
         self.moments.add(x, x[:, :0])
         self.counts += F.one_hot(t, self.valid.shape[1]).sum(0)
         xs = self._standardise(x, float64_copy(x))
         for i in range(0, xs.shape[0], self.minibatch):
             self.heads.step(xs[i:i + self.minibatch], t[i:i + self.minibatch], self.lr,
                             self.l1, self.l2)
+
+    def _shifted(self, t: torch.Tensor, pos: torch.Tensor) -> torch.Tensor:
+        """The batch's labels ``t`` circularly shifted by ``permutations`` offsets, seeded by
+        the batch's first stream position: symbols × copies × hypotheses."""
+        nb = t.shape[0]
+        first = pos[:1] + torch.arange(self.permutations, device=pos.device)
+        shift = (uniform(first, self.seed + 3) * nb).long()
+        rows = (torch.arange(nb, device=t.device)[:, None] + shift) % nb
+        return t.to(torch.int16)[rows]
 
     def _standardise(self, x: torch.Tensor, work: torch.Tensor | None = None) -> torch.Tensor:
         """``(x - mean) / sd`` computed in float64, returned as float32: in ``work`` (``x``
@@ -230,7 +256,7 @@ class Probe:
             perm = torch.randperm(n, generator=gen).to(self.device, non_blocking=True)
             for i in range(0, n, self.minibatch):
                 sel = perm[i:i + self.minibatch]  # index_select: ~2× faster than xs[sel]
-                heads.step(xs.index_select(0, sel), t.index_select(0, sel),
+                heads.step(xs.index_select(0, sel), t.index_select(0, sel).long(),
                            self.lr * (1 - s / steps), self.l1, self.l2)
                 s += 1
         return heads
@@ -253,9 +279,12 @@ class Probe:
         return self._cache[1]
 
     def _scores(self) -> list[Scores]:
-        (xtr, ttr), (xte, tte) = self.train.rows(), self.test.rows()
+        (xtr, ttr, *ptr), (xte, tte, *pte) = self.train.rows(), self.test.rows()
         xtr, xte = self._standardise(xtr), self._standardise(xte)
         n_hyp, n_test = len(self.hyps), xte.shape[0]
+        if self.permutations:
+            self._p = self._permutation_p(xtr, torch.cat([ttr[:, None].to(torch.int16), *ptr], 1),
+                                          xte, torch.cat([tte[:, None].to(torch.int16), *pte], 1))
         full = self._fit(self.heads.copy(), xtr, ttr)
         rank = rank_units(full.w, self.valid, self.mass)
         idx = torch.cat([rank.order[:self.k].T,
@@ -288,6 +317,22 @@ class Probe:
         if self.pairs:
             out.append(self._selectivity(group, correct, hyp_cols))
         return out
+
+    def _permutation_p(self, xtr, ttr, xte, tte) -> torch.Tensor:
+        """Fresh probes on the true labels and on each shifted copy (labels: symbols × (1 +
+        copies) × hypotheses), fitted as one model; the p-value of each true accuracy."""
+        copies = ttr.shape[1]
+        heads = self._fit(_Heads(self.n_units, self.valid.repeat(copies, 1)), xtr, ttr.flatten(1))
+        hits = (heads.logits(xte).argmax(-1) == tte.flatten(1)).sum(0).view(copies, -1)
+        return ((1 + (hits[1:] >= hits[0]).sum(0)).double() / copies).view(1, -1)
+
+    def p_values(self, s: Scores) -> torch.Tensor | None:
+        """The accuracy's permutation p-value (with ``permutations``); None for other metrics
+        (:mod:`hyplib.significance`)."""
+        if s.metric != "accuracy" or not self.permutations:
+            return None
+        self.scores()
+        return self._p
 
     def _wilson(self, metric, hits, n, cols, group="all") -> Scores:
         z2 = self.z ** 2

@@ -141,20 +141,102 @@ class Reservoir:
         return self
 
 
+class BatchSums:
+    """Sums and sums of squares, over the calls of :meth:`add`, of a per-call statistic
+    (a tensor), in float64: the per-batch sums that a test robust to dependence within records
+    needs (:mod:`hyplib.significance`). Each call holds whole records (the engine's batches
+    do), so the statistic's values from different calls are independent even where the
+    symbols of one record are not."""
+
+    KEYS = ("total", "squares")
+
+    def __init__(self, shape: tuple[int, ...], device):
+        self.batches = 0
+        self.total = torch.zeros(shape, dtype=torch.float64, device=device)
+        self.squares = torch.zeros_like(self.total)
+
+    def add(self, value: torch.Tensor) -> None:
+        value = value.double()
+        self.total += value
+        self.squares += value * value
+        self.batches += 1
+
+    def se(self) -> tuple[torch.Tensor, int]:
+        """The standard error of ``total`` estimated from the spread of the per-batch values,
+        ``sqrt(batches · their variance)``, and its degrees of freedom (batches - 1); NaN with
+        fewer than 2 batches. ``total / se`` is the one-sample t statistic against mean 0."""
+        g = self.batches
+        if g < 2:
+            return torch.full_like(self.total, torch.nan), 0
+        mean = self.total / g
+        var = ((self.squares - g * mean * mean) / (g - 1)).clamp(min=0)
+        return (g * var).sqrt(), g - 1
+
+    def state_dict(self) -> dict:
+        return {"batches": self.batches, "total": self.total, "squares": self.squares}
+
+    def load_state_dict(self, state: dict) -> None:
+        self.batches = int(state["batches"])
+        for k in self.KEYS:
+            setattr(self, k, state[k].clone().to(getattr(self, k).device))
+
+    def merge(self, other: "BatchSums") -> None:
+        self.batches += other.batches
+        for k in self.KEYS:
+            getattr(self, k).add_(getattr(other, k).to(getattr(self, k).device))
+
+    def empty(self) -> "BatchSums":
+        return BatchSums(tuple(self.total.shape), self.total.device)
+
+    def to(self, device) -> "BatchSums":
+        for k in self.KEYS:
+            setattr(self, k, getattr(self, k).to(device))
+        return self
+
+
+class WithBatchSums:
+    """Mixin for a histogram inspector that also keeps per-batch sums in ``self.batch``
+    (a :class:`BatchSums`): forks start it empty; merges, moves and states carry it."""
+
+    def fork(self, offset: int = 0):
+        new = super().fork(offset)
+        new.batch = self.batch.empty()
+        return new
+
+    def merge(self, other) -> None:
+        super().merge(other)
+        self.batch.merge(other.batch)
+
+    def to(self, device):
+        self.batch.to(device)
+        return super().to(device)
+
+    def state_dict(self) -> dict:
+        return {**super().state_dict(), "batch": self.batch.state_dict()}
+
+    def load_state_dict(self, state: dict) -> None:
+        super().load_state_dict(state)
+        self.batch = self.batch.empty()
+        if state.get("batch") is not None:
+            self.batch.load_state_dict(state["batch"])
+
+
 class CoMoments:
     """Running means and centred co-moments of ``x`` and ``y``, in float64.
 
     ``xx`` holds all pairs of ``x`` columns, or with ``pairs=False`` only each column's own;
     ``yy`` each ``y`` column's own. Batches merge with Chan et al.'s pairwise update. The
     correlation, point-biserial and selectivity inspectors keep one (``pairs=False``); the
-    linear probe two.
+    linear probe two. With ``batches=True``, ``batch`` (:class:`BatchSums`) also sums each
+    batch's own centred co-moment ``xy`` and its square.
     """
 
     KEYS = ("mean_x", "mean_y", "xx", "xy", "yy")
 
-    def __init__(self, n_x: int, n_y: int, device, pairs: bool = True):
+    def __init__(self, n_x: int, n_y: int, device, pairs: bool = True, batches: bool = False):
         kw = {"dtype": torch.float64, "device": device}
         self.n, self.pairs = 0, pairs
+        self.batch = BatchSums((n_x, n_y), device) if batches else None
         self.mean_x, self.mean_y = torch.zeros(n_x, **kw), torch.zeros(n_y, **kw)
         self.xx = torch.zeros((n_x, n_x) if pairs else (n_x,), **kw)
         self.xy = torch.zeros(n_x, n_y, **kw)
@@ -176,6 +258,8 @@ class CoMoments:
             mx, xx, xy = _shifted_moments(x, dy, self.mean_x if self.n else None)
         n = self.n + nb
         ex, ey, w = mx - self.mean_x, my - self.mean_y, self.n * nb / n
+        if self.batch is not None:
+            self.batch.add(xy)
         self.xy += xy + torch.outer(ex, ey) * w
         self.xx += xx + (torch.outer(ex, ex) if self.pairs else ex * ex) * w
         self.yy += (dy * dy).sum(0) + ey * ey * w
@@ -185,7 +269,10 @@ class CoMoments:
 
     def state_dict(self) -> dict:
         """``n`` and the moments (``None`` while ``n`` is 0: an empty fork ships nothing)."""
-        return {"n": self.n, **{k: getattr(self, k) if self.n else None for k in self.KEYS}}
+        state = {"n": self.n, **{k: getattr(self, k) if self.n else None for k in self.KEYS}}
+        if self.batch is not None:
+            state["batch"] = self.batch.state_dict() if self.n else None
+        return state
 
     def load_state_dict(self, state: dict) -> None:
         self.n = int(state["n"])
@@ -193,11 +280,18 @@ class CoMoments:
             mine = getattr(self, k)
             setattr(self, k, mine.new_zeros(mine.shape) if state[k] is None else
                     state[k].clone().to(mine.device))
+        if self.batch is not None:
+            saved = state.get("batch")
+            self.batch = self.batch.empty()
+            if saved is not None:
+                self.batch.load_state_dict(saved)
 
     def merge(self, other: "CoMoments") -> None:
         """Add ``other``'s rows (Chan et al.'s pairwise update, as :meth:`add` does per batch)."""
         if other.n == 0:
             return
+        if self.batch is not None and other.batch is not None:
+            self.batch.merge(other.batch)
         n = self.n + other.n
         dev = self.mean_x.device
         mx, my, oxx, oxy, oyy = (getattr(other, k).to(dev) for k in self.KEYS)
@@ -210,11 +304,14 @@ class CoMoments:
         self.n = n
 
     def empty(self) -> "CoMoments":
-        return CoMoments(len(self.mean_x), len(self.mean_y), self.mean_x.device, self.pairs)
+        return CoMoments(len(self.mean_x), len(self.mean_y), self.mean_x.device, self.pairs,
+                         self.batch is not None)
 
     def to(self, device) -> "CoMoments":
         for k in self.KEYS:
             setattr(self, k, getattr(self, k).to(device))
+        if self.batch is not None:
+            self.batch.to(device)
         return self
 
 

@@ -20,6 +20,8 @@ from hyplib.inspectors import (
     Selectivity,
 )
 from hyplib.inspectors.streaming import Reservoir
+from hyplib.results import as_list
+from hyplib.significance import p_values
 from hyplib.testing import check_merge, sharded
 
 B = hyplib.Hypothesis("b", lambda b: b, kind="binary")
@@ -123,3 +125,18 @@ def test_reservoir_merge_is_a_uniform_sample_of_both_streams():
     # each of the 4000 rows is kept with probability 200/4000: 15 times in 300 merges
     assert abs(hits[:3000].mean() - 15) < 0.6 and abs(hits[3000:].mean() - 15) < 1.0
     assert hits.max() < 40
+
+
+@pytest.mark.parametrize("name", ["correlation", "selectivity", "mutual_info", "auc"])
+def test_merged_shards_keep_the_per_batch_sums(name):
+    """Cut between batches, merged shards give the p-values robust to dependence within
+    records (hyplib.significance) of one pass."""
+    cls, columns, kw = CASES[name]
+    x, y = _rows(1200, 5, columns)
+    make = functools.partial(cls, UNITS, columns, "cpu", **{**kw, "warmup": 50}
+                             if "warmup" in kw else kw)
+    merged, whole = sharded(make, x, y, [300, 700], batch=100)
+    for a, b in zip(*(as_list(i.scores()) for i in (merged, whole))):
+        pa, pb = (p_values(i, s) for i, s in ((merged, a), (whole, b)))
+        assert not np.isnan(pb[:-1]).any()  # the last unit is constant
+        np.testing.assert_allclose(pa, pb, rtol=1e-9, equal_nan=True)
