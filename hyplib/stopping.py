@@ -16,7 +16,8 @@ geometrically spaced, 1.25× apart, so the j-th look is at about 1.25^j times th
 sample and the price grows like ``sqrt(log log n)``, as for confidence sequences). The run's
 p-values are divided by the same share.
 Intervals assume independent symbols; symbols of one record are not, so treat them as
-optimistic and prefer a tolerance well below the differences that matter.
+optimistic and prefer a tolerance well below the differences that matter (the p-values do not
+assume it: :mod:`hyplib.significance`).
 """
 from __future__ import annotations
 
