@@ -17,8 +17,9 @@ symbols.
 | mutual_info ``mi``, ``mi_plugin`` | G over the summed design effects of the cells' excess counts (estimated from the batches), referred to the worst case of its weighted χ² null: conservative | G-test |
 | iou ``iou``, ``detector`` | (as for independent symbols) | hypergeometric |
 
-A robust test needs at least two batches (else its p is NaN), and is only as good as the number
-of batches: use a ``batch_size`` that gives a few dozen. The correlation inspectors'
+Each batch must hold whole records (the engine's do; a pixel-level pass cut into chunks of an
+image does not). A robust test needs at least two batches (else its p is NaN), and is only as
+good as the number of batches: use a ``batch_size`` that gives a few dozen. The correlation inspectors'
 ``min_effect`` δ turns their null into |ρ| <= δ (at its worst case, |ρ| = δ: for independent
 symbols by Fisher's z). For independent symbols:
 
@@ -32,8 +33,9 @@ symbols by Fisher's z). For independent symbols:
 
 An inspector of another pack gives its own with a method ``p_values(scores) -> tensor | None``
 (robust to dependence within records, or not: say which).
-Scores without a test (a probe's accuracy, weights and ranks) get NaN. All tests are two-sided
-except the IoU's (a detector is an excess of overlap).
+The probe gives its accuracy a permutation p-value when asked (``permutations``); scores
+without a test (its other metrics, weights and ranks) get NaN. All tests are two-sided except
+the IoU's (a detector is an excess of overlap) and the probe's.
 
 q-values: Benjamini–Hochberg (``"bh"``) or, valid under any dependence, Benjamini–Yekutieli
 (``"by"``), over the family of every score with a p-value in the run. Keeping the rows with
