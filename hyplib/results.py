@@ -47,18 +47,23 @@ class Result:
         meta["tests"] = int(table["p"].notna().sum())
         return cls(table, meta)
 
-    def discoveries(self, fdr: float = 0.05, method: str = "bh") -> pd.DataFrame:
+    def discoveries(self, fdr: float = 0.05, method: str = "bh",
+                    order: str = "p") -> pd.DataFrame:
         """The rows significant at false discovery rate ``fdr``: q-values by Benjamini–Hochberg
         (``"bh"``) or Benjamini–Yekutieli (``"by"``, any dependence) over the run's tests,
         smallest p first (ties, such as p-values below float64's range, by effect size:
-        |score| for the inspectors ranked that way)."""
+        |score| for the inspectors ranked that way), or with ``order="effect"`` largest
+        effect first."""
         if not 0 < fdr < 1:
             raise HyplibError(f"the false discovery rate must lie in (0, 1), e.g. 0.05, not {fdr}")
+        if order not in ("p", "effect"):
+            raise HyplibError(f"order must be 'p' or 'effect', not {order!r}")
         t = self.table.assign(q=q_values(self.table["p"].to_numpy(np.float64), method))
         t = t[t["q"] <= fdr]
         absolute = t["inspector"].isin(self.meta.get("rank_by_abs", []))
         t = t.assign(_effect=-t["score"].where(~absolute, t["score"].abs()))
-        return (t.sort_values(["p", "_effect"], kind="stable").drop(columns="_effect")
+        keys = ["p", "_effect"] if order == "p" else ["_effect", "p"]
+        return (t.sort_values(keys, kind="stable").drop(columns="_effect")
                 .reset_index(drop=True))
 
     def top(self, k: int = 3, by: str = "auto") -> pd.DataFrame:

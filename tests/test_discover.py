@@ -43,7 +43,11 @@ def test_false_discovery_rate_is_controlled_and_every_planted_unit_is_found():
 
 
 def test_an_effect_size_floor_keeps_the_planted_units_only():
-    plain, floor = _run(0).discoveries(0.05), _run(0, min_effect=0.1)  # planted: r = 0.31-0.37
+    result, floor = _run(0), _run(0, min_effect=0.1)  # planted: r = 0.31-0.37
+    plain, by_effect = result.discoveries(0.05), result.discoveries(0.05, order="effect")
+    assert len(by_effect) == len(plain) and by_effect["score"].abs().is_monotonic_decreasing
+    with pytest.raises(HyplibError, match="order must be 'p' or 'effect'"):
+        result.discoveries(0.05, order="q")
     found = floor.discoveries(0.05)
     assert floor.meta["min_effect"] == 0.1 and floor.meta["discoveries"] == len(found)
     assert set(found["unit"]) == set(PLANTED) and (found["score"].abs() > 0.1).all()
