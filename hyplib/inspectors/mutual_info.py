@@ -29,7 +29,7 @@ class MutualInfo(WithBatchSums, HistogramInspector):
 
     For a G-test robust to dependence within records, ``batch`` sums, per unit, bin and
     column, the square of each batch's excess of positives in the bin over independence,
-    ``pos - total·P/n`` (:mod:`hyplib.significance`'s Rao–Scott correction).
+    ``pos - total·P/n``: the cells' design effects (:mod:`hyplib.significance`).
     """
 
     name = "mutual_info"
