@@ -15,7 +15,7 @@ symbols.
 | correlation ``r``, point_biserial ``r_pb``, selectivity ``d``, ``mean_diff`` | one-sample t-test, on batches − 1 df, of the batches' own co-moments ``Σ (x - x̄)(y - ȳ)`` (a cluster-robust test of the covariance) | t-test of r |
 | auc ``auc``, ``ap`` | the same t-test of the batches' ``Σ bin(x)·(y - ȳ)``: the Mann–Whitney statistic's linear part, with a unit's histogram bin as its rank | Mann–Whitney U |
 | mutual_info ``mi``, ``mi_plugin`` | G over the summed design effects of the cells' excess counts (estimated from the batches), referred to the worst case of its weighted χ² null: conservative | G-test |
-| iou ``iou``, ``detector`` | (as for independent symbols) | hypergeometric |
+| iou ``iou``, ``detector`` | the same t-test, one-sided, of the batches' ``Σ a·(l - l̄)``, ``a`` = above the unit's histogram edge at the IoU's quantile (set from the first symbols, a fixed stand-in for the threshold) | hypergeometric |
 
 Each batch must hold whole records (the engine's do; a pixel-level pass cut into chunks of an
 image does not). A robust test needs at least two batches (else its p is NaN), and is only as
@@ -140,6 +140,16 @@ def _robust_rank(inspector, s: Scores) -> np.ndarray:
     return batch_t_test(inspector.batch)
 
 
+def _robust_overlap(inspector, s: Scores) -> np.ndarray:
+    """One-sided (a detector is an excess of overlap): P(T > t) on batches - 1 df."""
+    se, df = inspector.batch.se()
+    if df < 1:
+        return _numpy(se)
+    t = _numpy(inspector.batch.total / se)
+    with np.errstate(invalid="ignore"):
+        return np.where(np.isposinf(t), 0.0, stats.t.sf(t, df))
+
+
 def _delta(inspector) -> float:
     return float(getattr(inspector, "min_effect", 0.0))
 
@@ -220,7 +230,8 @@ def _robust_g_test(inspector, s: Scores) -> np.ndarray:
 def _hypergeometric(inspector, s: Scores) -> np.ndarray:
     iou = inspector.scores()[0].score if s.metric == "detector" else s.score
     _, _, _, _, a_bin, above, total, _ = inspector._split()
-    size_a, size_l = _numpy(above[:, :1] + a_bin), _numpy(total[:, 1:])
+    # |A| is whole but for the threshold bin's share above the threshold's rank: round it
+    size_a, size_l = np.rint(_numpy(above[:, :1] + a_bin)), _numpy(total[:, 1:])
     iou = _numpy(iou)
     inter = np.rint(iou * (size_a + size_l) / (1 + iou))
     n = float(inspector.hist.seen)
@@ -237,7 +248,8 @@ _ROBUST = {("correlation", "r"): _robust_covariance, ("point_biserial", "r_pb"):
            ("selectivity", "d"): _robust_covariance,
            ("selectivity", "mean_diff"): _robust_covariance,
            ("auc", "auc"): _robust_rank, ("auc", "ap"): _robust_rank,
-           ("mutual_info", "mi"): _robust_g_test, ("mutual_info", "mi_plugin"): _robust_g_test}
+           ("mutual_info", "mi"): _robust_g_test, ("mutual_info", "mi_plugin"): _robust_g_test,
+           ("iou", "iou"): _robust_overlap, ("iou", "detector"): _robust_overlap}
 
 
 def look_share(look: int) -> float:

@@ -96,7 +96,7 @@ def test_iou_null_is_fishers_exact_test():
     want = np.array([[fisher(u, c) for c in range(y.shape[1])] for u in range(x.shape[1])])
     assert (want < 1e-3).any() and (want > 0.05).any()
     for metric in ("iou", "detector"):
-        np.testing.assert_allclose(p_values(insp, scores[metric]), want, rtol=1e-6)
+        np.testing.assert_allclose(p_values(insp, scores[metric], "none"), want, rtol=1e-6)
 
 
 NULL = [("correlation", "r", {}), ("selectivity", "d", {}), ("auc", "auc", {}),
@@ -190,12 +190,26 @@ def test_robust_p_values_need_two_batches():
         p_values(insp, scores["r"], "symbols")
 
 
-def test_iou_p_values_hold_their_level_under_the_null():
+@pytest.mark.parametrize("dependence", ["records", "none"])
+def test_iou_p_values_hold_their_level_under_the_null(dependence):
     x, y = _data(5, 2000, 200, effect=0.0)
     insp, scores = _run("iou", x, y, quantile=0.95)
-    p = p_values(insp, scores["iou"]).ravel()
+    p = p_values(insp, scores["iou"], dependence).ravel()
     for alpha in (0.01, 0.05, 0.1, 0.5):  # discrete: at most alpha, up to sampling error
         assert np.mean(p <= alpha) <= alpha + 2 * np.sqrt(alpha / len(p))
+
+
+def test_iou_p_values_hold_under_dependence_within_records():
+    records = _persistent(14)
+    insp, scores = _by_records("iou", records, quantile=0.9, bins=64)
+    robust, naive = (p_values(insp, scores["iou"], d).ravel() for d in ("records", "none"))
+    assert np.mean(naive <= 0.05) > 0.2 and stats.kstest(naive, "uniform").pvalue < 1e-10
+    assert stats.kstest(robust, "uniform").pvalue > 0.01
+    for x, y in records:
+        x[:, 0] += 1.0 * y[:, 0]  # unit 0 follows label column 0
+    insp, scores = _by_records("iou", records, quantile=0.9, bins=64)
+    p = p_values(insp, scores["iou"])
+    assert p[0, 0] < 1e-6 and np.median(p[1:]) > 0.1
 
 
 def test_probe_scores_have_no_p_value():

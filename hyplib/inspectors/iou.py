@@ -7,9 +7,10 @@ from ..types import Scores
 from .correlation import _normal_quantile
 from .histogram import HistogramInspector
 from .quantile import QuantileSketch
+from .streaming import BatchSums, WithBatchSums
 
 
-class IoU(HistogramInspector):
+class IoU(WithBatchSums, HistogramInspector):
     """IoU = Σ|A ∩ L| / Σ|A ∪ L| over the whole data, with A = activation > the unit's
     ``quantile`` (top 0.5%) threshold and L a binary column (a categorical hypothesis: each
     class); the unit is a ``"detector"`` (1, else 0) where IoU > ``detect``.
@@ -39,6 +40,11 @@ class IoU(HistogramInspector):
     against ``detect``. Memory, whatever the number of symbols: ``units × bins × (1 +
     columns)`` float64 counts, at most about ``3·sketch_k`` floats per unit for the sketch,
     and ``warmup`` rows until the edges are set.
+
+    For a p-value robust to dependence within records, ``batch`` sums each batch's
+    ``Σ a·(l - l̄)`` with ``a`` = activation above the histogram's edge at ``quantile`` (set
+    from the first symbols: a fixed stand-in for the final threshold), per unit and column
+    (:mod:`hyplib.significance`).
     """
 
     name = "iou"
@@ -55,10 +61,16 @@ class IoU(HistogramInspector):
                          confidence=confidence, levels=_tail_levels(bins, quantile))
         self.quantile, self.detect = quantile, detect
         self.sketch = QuantileSketch(n_units, device, sketch_k)
+        self.batch = BatchSums((n_units, len(self.columns)), device)
+        self._edge = int((self.hist.levels - quantile).abs().argmin())
 
     def update(self, x: torch.Tensor, y: torch.Tensor) -> None:
         super().update(x, y)
         self.sketch.update(x)
+        if x.shape[0]:
+            above = (x > self.hist.tally().edges[:, self._edge]).to(torch.float64)
+            hit = (y > 0.5).double()
+            self.batch.add(above.T @ (hit - hit.mean(0)))
 
     def threshold(self) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         """Each unit's threshold and the smallest and largest value of the bin holding it."""

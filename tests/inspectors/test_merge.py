@@ -127,7 +127,7 @@ def test_reservoir_merge_is_a_uniform_sample_of_both_streams():
     assert hits.max() < 40
 
 
-@pytest.mark.parametrize("name", ["correlation", "selectivity", "mutual_info", "auc"])
+@pytest.mark.parametrize("name", ["correlation", "selectivity", "mutual_info", "auc", "iou"])
 def test_merged_shards_keep_the_per_batch_sums(name):
     """Cut between batches, merged shards give the p-values robust to dependence within
     records (hyplib.significance) of one pass."""
