@@ -139,4 +139,5 @@ def test_merged_shards_keep_the_per_batch_sums(name):
     for a, b in zip(*(as_list(i.scores()) for i in (merged, whole))):
         pa, pb = (p_values(i, s) for i, s in ((merged, a), (whole, b)))
         assert not np.isnan(pb[:-1]).any()  # the last unit is constant
-        np.testing.assert_allclose(pa, pb, rtol=1e-9, equal_nan=True)
+        tol = 1e-4 if name in FLOAT32_SUMS else 1e-9  # p amplifies the float32 sums' rounding
+        np.testing.assert_allclose(pa, pb, rtol=tol, equal_nan=True)
