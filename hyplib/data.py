@@ -48,9 +48,12 @@ def load_path(path: str | os.PathLike) -> datasets.Dataset:
     if path.stat().st_size == 0:
         raise HyplibError(f"{str(path)!r} is empty: it has no records")
     content = path_fingerprint(path)
+    # a CSV's text stays text: "00" is not the number 0, "NA" not a missing value (so an
+    # empty cell of another column is "", not NaN)
+    options = {"converters": {"text": str}, "keep_default_na": False} if builder == "csv" else {}
     try:
         data = datasets.load_dataset(builder, data_files=str(path), split="train",
-                                     cache_dir=str(cache_dir("datasets", content)))
+                                     cache_dir=str(cache_dir("datasets", content)), **options)
     except Exception as exc:  # datasets' and pyarrow's parse errors name neither file nor fix
         raise HyplibError(f"cannot read {str(path)!r} as {path.suffix} records: "
                           f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}"

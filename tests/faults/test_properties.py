@@ -4,7 +4,7 @@ import json
 
 import numpy as np
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 import hyplib
@@ -60,6 +60,7 @@ def test_jsonl_loader_round_trips_or_errs_clearly(tmp_path_factory, texts):
 @SLOW
 @given(st.lists(st.text(st.characters(min_codepoint=32, max_codepoint=126), min_size=1,
                         max_size=30).filter(str.strip), min_size=1, max_size=8))
+@example(["00", "NA", "nan", "1e3", "a,b", "True"])  # text a CSV reader would make numbers
 def test_text_and_csv_loaders_round_trip(tmp_path_factory, texts):
     import pandas as pd
 
