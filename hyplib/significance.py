@@ -185,17 +185,7 @@ def _by_class(inspector, cells: torch.Tensor) -> torch.Tensor:
 
 
 def _g(inspector) -> tuple[torch.Tensor, ...]:
-    """G, its degrees of freedom, and the joint table with its margins; kept on the inspector
-    until it counts more symbols (its two metrics, ``mi`` and ``mi_plugin``, share them)."""
-    counts = inspector.hist.tally().counts
-    key = (inspector.hist.seen, id(counts), counts._version)  # any in-place change bumps it
-    memo = getattr(inspector, "_g_memo", None)
-    if memo is None or memo[0] != key:
-        memo = inspector._g_memo = (key, _g_of(inspector))
-    return memo[1]
-
-
-def _g_of(inspector) -> tuple[torch.Tensor, ...]:
+    """G, its degrees of freedom, and the joint table with its margins."""
     counts = inspector.hist.tally().counts
     total, pos = counts[..., :1], counts[..., 1:]
     joint = _by_class(inspector, torch.cat([pos, total - pos, torch.zeros_like(total)], 2))
