@@ -21,9 +21,10 @@ def reset_peak() -> bool:
         return False
 
 
-def rss_mib() -> float:
+def rss_mib(field: str = "VmRSS") -> float:
+    """The process's resident memory (``VmHWM``: its peak since :func:`reset_peak`)."""
     for line in Path("/proc/self/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
+        if line.startswith(f"{field}:"):
             return int(line.split()[1]) / 1024
     return float("nan")
 

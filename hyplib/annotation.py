@@ -84,7 +84,10 @@ class LabelTable:
 
     def matrix(self, records: np.ndarray) -> torch.Tensor:
         """(symbols × columns) float32 labels of ``records``: categorical hypotheses one-hot."""
-        index = symbol_index(self.offsets, records)
+        return self.rows(symbol_index(self.offsets, records))
+
+    def rows(self, index: np.ndarray) -> torch.Tensor:
+        """:meth:`matrix` of the symbols at ``index`` (rows of the whole data set's table)."""
         y = np.zeros((len(index), self.width), dtype=np.float32)
         for values, starts, categorical in self.parts:  # at most two: bytes, floats
             v = values[index]

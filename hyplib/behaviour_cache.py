@@ -86,13 +86,19 @@ class BehaviourStore:
         return reader
 
     def read(self, records: np.ndarray) -> torch.Tensor:
-        rows = symbol_index(self.offsets, records)
+        return self.read_rows(symbol_index(self.offsets, records))
+
+    def read_rows(self, rows: np.ndarray) -> torch.Tensor:
+        """The behaviours of the symbols at ``rows`` (of the whole data set)."""
         return torch.from_numpy(np.ascontiguousarray(self.reader[rows]))
 
     def write(self, records: np.ndarray, x: torch.Tensor) -> None:
+        self.write_rows(symbol_index(self.offsets, records), x)
+
+    def write_rows(self, rows: np.ndarray, x: torch.Tensor) -> None:
         if self._writer is None:
             self._writer = self._allocate(x.shape[1])
-        self._writer[symbol_index(self.offsets, records)] = x.detach().float().cpu().numpy()
+        self._writer[rows] = x.detach().float().cpu().numpy()
 
     def _allocate(self, units: int) -> np.memmap:
         """A memory-mapped .npy file beside the target whose every block is on disk."""

@@ -70,7 +70,8 @@ def _run(args, run, **extra):
     from .plugins import catalog
 
     check_pass(batch_size=args.batch_size, seed=args.seed, max_records=args.max_records,
-               sample=args.sample, tolerance=args.tolerance, top_k=args.top_k)
+               sample=args.sample, tolerance=args.tolerance, top_k=args.top_k,
+               window=args.window)
     check_number("--top", args.top, integer=True, low=1)
     if args.out:
         check_out(args.out)
@@ -92,7 +93,7 @@ def _run(args, run, **extra):
                  max_records=args.max_records, sample=args.sample, tolerance=args.tolerance,
                  top_k=args.top_k, pool=args.pool, precision=args.precision,
                  behaviour_cache=args.behaviour_cache, progress=not args.quiet,
-                 engine=args.engine, engine_args=engine_args, **extra)
+                 engine=args.engine, engine_args=engine_args, window=args.window, **extra)
     result.meta["sources"] = {"models": [args.model], "data": args.data}
     if args.out:
         print(f"wrote {result.save(args.out)}", file=sys.stderr)
@@ -239,6 +240,11 @@ def _pass_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--behaviour-cache", action="store_true",
                    help="keep the behaviours on disk after a full pass; later queries on the "
                         "same model, layers and data skip the model")
+    p.add_argument("--window", type=int, metavar="CHARS",
+                   help="run a record longer than this many characters in pieces, so memory "
+                        "follows the window (default 16384 for models that say how: "
+                        "recurrent ones carry their state, exactly; attention ones see a left "
+                        "context); 0: run records whole")
     p.add_argument("--engine", default="local", choices=["local", "ray"],
                    help="local: one process; ray: shards of records on a pool of Ray actors "
                         "(pip install 'hyplib[ray]')")

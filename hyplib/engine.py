@@ -46,6 +46,7 @@ from .significance import look_share
 from .stopping import settled, spend_alpha
 from .types import Hypothesis, unit_name
 from .validate import check_inspector_args, check_pass
+from .windows import Windows
 
 
 @dataclass
@@ -142,6 +143,7 @@ def inspect(
     pixel_budget: int = PIXEL_BUDGET,
     engine: str = "local",
     engine_args: Mapping | None = None,
+    window: int | None = None,
 ) -> Result:
     """Score every unit of the chosen layers against every hypothesis with every inspector.
 
@@ -170,10 +172,15 @@ def inspect(
     ``engine="ray"`` cuts the pass into shards run by a pool of Ray actors and merges their
     inspector states (:func:`hyplib.scale.engine.inspect_ray`; ``engine_args`` such as
     ``{"workers": 4, "address": "auto"}``): the same result, moments to float rounding.
+
+    A record longer than ``window`` characters (default 16,384 for models that say how; ``0``:
+    never) runs in pieces, so memory follows the window, not the record: recurrent models carry
+    their state across (the same scores), attention models see a stated left context
+    (:mod:`hyplib.windows`).
     """
     start = time.perf_counter()
     check_pass(batch_size=batch_size, seed=seed, max_records=max_records, sample=sample,
-               tolerance=tolerance, top_k=top_k)
+               tolerance=tolerance, top_k=top_k, window=window)
     if engine != "local":
         if engine != "ray":
             raise HyplibError(f"engine must be 'local' or 'ray', not {engine!r}")
@@ -183,11 +190,12 @@ def inspect(
                            seed=seed, max_records=max_records, sample=sample,
                            tolerance=tolerance, top_k=top_k, pool=pool, precision=precision,
                            behaviour_cache=behaviour_cache, progress=progress, catalog=catalog,
-                           pixel_budget=pixel_budget, engine_args=engine_args)
+                           pixel_budget=pixel_budget, engine_args=engine_args, window=window)
     run = Pass.prepare(models, data, hypotheses, inspectors, layers,
                        inspector_args=inspector_args, batch_size=batch_size, device=device,
                        pool=pool, precision=precision, behaviour_cache=behaviour_cache,
-                       progress=progress, catalog=catalog, pixel_budget=pixel_budget)
+                       progress=progress, catalog=catalog, pixel_budget=pixel_budget,
+                       window=window)
     order = _order(len(data), seed, max_records, sample)
     state: dict[tuple, object] = {}
     n_symbols = run.no_symbols()
@@ -232,11 +240,12 @@ class Pass:
     pixel_budget: int
     notes: list  # warnings about the hypotheses' labels on this data
     units: dict = field(default_factory=dict)  # key -> units of the inspectors made
+    windows: Windows | None = None  # the records run in pieces (hyplib.windows)
 
     @classmethod
     def prepare(cls, models, data, hypotheses, inspectors, layers, *, inspector_args,
                 batch_size, device, pool, precision, behaviour_cache, progress, catalog,
-                pixel_budget, annotations=None) -> "Pass":
+                pixel_budget, annotations=None, window=None) -> "Pass":
         """Resolve names, check the arguments, move the models to the device and read the
         labels (annotating the data once, cached; ``annotations`` gives them read already)."""
         check_choice("pool", pool, POOLS)
@@ -263,11 +272,12 @@ class Pass:
         dev = pick_device(device)
         plan = _plan_layers(models, layers, dev)
         _check_levels(plan, hyps, behaviour_cache)
+        windows = Windows(plan, data, window)
         labels = annotations or annotate(data, hyps, progress=progress)
         notes = _constant_labels(hyps, labels)
         levels = _levels(hyps, labels, insp, dev)
         return cls(plan, hyps, insp, makers, levels, dev, batch_size, pool, precision,
-                   pixel_budget, notes)
+                   pixel_budget, notes, windows=windows)
 
     def no_symbols(self) -> dict[str, int]:
         return dict.fromkeys((lv.name for lv in self.levels), 0)
@@ -280,7 +290,7 @@ class Pass:
         return self.makers[key[3]](n_units, [lv.columns[i] for i in cols], self.dev)
 
     def stores(self, data) -> dict:
-        return _stores(self.plan, data, self.levels, self.pool, self.precision)
+        return _stores(self.plan, data, self.levels, self.pool, self.precision, self.windows)
 
     def calibrate(self, data, limit: int, state: dict, stores: dict | None = None) -> None:
         """Let the inspectors that learn bin edges from a first sample (``calibrate``) see
@@ -294,8 +304,13 @@ class Pass:
         """Feed the records ``order`` to the inspectors in ``state`` (made as needed), batch
         by batch; after each batch yield its number of records."""
         finite = _FiniteCheck(defer=self.dev.type == "cuda")
-        for ids, spans, ys, encoded in _prefetch(data, order, self.batch_size, self.levels,
-                                                 self.plan, self.dev):
+        order, after = self.windows.split(order, self.batch_size)
+        long = functools.partial(self.windows.run, self, data, state=state, n_symbols=n_symbols,
+                                 stores=stores or {}, finite=finite, feed=_update_model)
+        yield from long(after.get(-1, ()))
+        for k, (ids, spans, ys, encoded) in enumerate(_prefetch(data, order, self.batch_size,
+                                                                self.levels, self.plan,
+                                                                self.dev)):
             for m, chosen in self.plan.items():
                 with model_precision(self.precision, self.dev):
                     _update_model(m, chosen, encoded[m], ids, spans, ys, self, state,
@@ -305,12 +320,14 @@ class Pass:
                 n_symbols[lv.name] += int(ys[lv.name].shape[0])
             _trim_heap()
             yield len(ids)
+            yield from long(after.get(k, ()))
 
     def meta(self, data, read: int, n_symbols: dict, stopped: str, seed: int) -> dict:
         return {"records": read, "records_total": len(data), "symbols": n_symbols,
                 "stopped": stopped, "device": str(self.dev), "seed": seed,
                 "data_fingerprint": data._fingerprint,
                 "hypotheses": {h.name: h.version for h in self.hyps}, "warnings": self.notes,
+                **self.windows.meta(),
                 "rank_by_abs": sorted(n for n, c in self.insp.items()
                                       if getattr(c, "rank_by_abs", False)),
                 "provenance": provenance([*self.hyps, *self.insp.values()], self.plan,
@@ -348,13 +365,24 @@ def _calibrate(data, limit: int, run: Pass, state: dict, stores: dict) -> None:
     order = np.random.default_rng(CALIBRATION_SEED).permutation(len(data))[:limit]
     wanting: dict = {}
     finite = _FiniteCheck(defer=run.dev.type == "cuda")
-    for ids, spans, ys, encoded in _prefetch(data, order, run.batch_size, run.levels, run.plan,
-                                             run.dev):
+    order, after = run.windows.split(order, run.batch_size)
+    long = functools.partial(run.windows.run, run, data, state=state, n_symbols=None,
+                             stores=stores, finite=finite, feed=_update_model,
+                             calibrating=wanting)
+
+    def pieces(k: int) -> None:  # the long records that follow batch k, piece by piece
+        for _ in long(after.get(k, ())) if any(wanting.values()) or k < 0 else ():
+            pass
+
+    pieces(-1)
+    for k, (ids, spans, ys, encoded) in enumerate(_prefetch(data, order, run.batch_size,
+                                                            run.levels, run.plan, run.dev)):
         for m, chosen in run.plan.items():
             with model_precision(run.precision, run.dev):
                 _update_model(m, chosen, encoded[m], ids, spans, ys, run, state, stores, finite,
                               wanting)
         finite.flush()
+        pieces(k)
         if not any(wanting.values()):
             break
 
@@ -374,11 +402,11 @@ def _heap_trimmer():
 _trim_heap = _heap_trimmer()
 
 
-def _stores(plan, data, levels, pool, precision) -> dict:
+def _stores(plan, data, levels, pool, precision, windows: Windows) -> dict:
     """A behaviour store per (model, layer, level)."""
     stores = {}
     for m, chosen in plan.items():
-        key = model_fingerprint(m.module)
+        key = model_fingerprint(m.module) + windows.cache_tag(m)
         for layer in chosen:
             for lv in levels:
                 stores[(m, layer, lv.name)] = BehaviourStore(key, layer, data, lv.name, pool,
@@ -463,16 +491,16 @@ def _prefetch(data, order, batch_size, levels, plan, dev) -> Iterator[tuple]:
 
 
 def _update_model(m, chosen, enc, ids, spans, ys, run: Pass, state: dict, stores: dict,
-                  finite: _FiniteCheck, calibrating: dict | None = None) -> None:
-    """Feed one model's behaviours on the batch to every layer × level × inspector (with
-    ``calibrating``, to the ``calibrate`` of those that have one; whether each wants more
-    is kept in it)."""
+                  finite: _FiniteCheck, calibrating: dict | None = None,
+                  behaviours=None) -> None:
+    """Feed one model's behaviours on the batch (or the ``behaviours`` given: a piece of a
+    long record) to every layer × level × inspector (with ``calibrating``, to the
+    ``calibrate`` of those that have one; whether each wants more is kept in it)."""
     levels, dev = run.levels, run.dev
-    behaviours = (_image_behaviours(m, chosen, enc, ids, levels, spans, dev, run.pixel_budget,
-                                    finite)
-                  if m.symbols == "pixels" else
-                  _model_behaviours(m, chosen, enc, ids, levels, spans, run.pool, dev, stores,
-                                    finite))
+    behaviours = behaviours or (
+        _image_behaviours(m, chosen, enc, ids, levels, spans, dev, run.pixel_budget, finite)
+        if m.symbols == "pixels" else
+        _model_behaviours(m, chosen, enc, ids, levels, spans, run.pool, dev, stores, finite))
     for lv, layer, rows, x in behaviours:
         y = ys[lv.name] if rows is None else ys[lv.name].index_select(0, rows)
         for name, cols in lv.inspector_columns.items():

@@ -34,6 +34,14 @@ class Model:
     field = "text"
     symbols = "text"
     levels: tuple[str, ...] = ("char", "word", "record")
+    # How a record longer than the engine's window is run in pieces (:mod:`hyplib.windows`):
+    # "state": a recurrent model; forward_window carries its state from piece to piece (exact).
+    # "context": each piece runs after `context` positions of the text before it, run but not
+    # scored, in at most `max_positions` positions (approximate: attention reaches back
+    # `context` positions, not to the record's start). None: records are run whole only.
+    window: str | None = None
+    context: int = 0
+    max_positions: int | None = None
 
     def __init__(self, name: str, module: torch.nn.Module, default_layers: tuple[str, ...] = ()):
         self.name = name
@@ -50,6 +58,13 @@ class Model:
     def forward(self, encoded: Encoded, device: torch.device) -> Any:
         inputs = {k: v.to(device, non_blocking=True) for k, v in encoded.inputs.items()}
         return self.module(**inputs)
+
+    def forward_window(self, encoded: Encoded, device: torch.device, state: Any) -> Any:
+        """Run one piece of a long record (one row) from ``state``, the state the piece before
+        ended in (``None`` at the record's start), as :meth:`forward` does; return the state at
+        the piece's end. Models with ``window = "state"`` implement it."""
+        raise NotImplementedError(f"{type(self).__name__} declares window = 'state' but has no "
+                                  f"forward_window")
 
 
 class TextModel(Model):

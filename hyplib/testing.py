@@ -112,6 +112,27 @@ class SparsePlantedModel(PlantedModel):
                            ("features",))
 
 
+def byte_level_bpe(texts, vocab: int = 500):
+    """A byte-level BPE trained here, offline, on ``texts`` (offsets keep the leading space, as
+    SmolLM2's do), wrapping each text in <s> ... </s>: a fast tokenizer for tests of Hugging
+    Face models."""
+    from tokenizers import Tokenizer, decoders, models, pre_tokenizers, processors, trainers
+    from transformers import PreTrainedTokenizerFast
+
+    tok = Tokenizer(models.BPE())
+    tok.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
+    tok.decoder = decoders.ByteLevel()
+    tok.train_from_iterator(texts, trainers.BpeTrainer(
+        vocab_size=vocab, special_tokens=["<s>", "</s>", "<pad>"],
+        initial_alphabet=pre_tokenizers.ByteLevel.alphabet()))
+    tok.post_processor = processors.Sequence([
+        processors.ByteLevel(trim_offsets=False),
+        processors.TemplateProcessing(single="<s> $A </s>", special_tokens=[("<s>", 0),
+                                                                           ("</s>", 1)])])
+    return PreTrainedTokenizerFast(tokenizer_object=tok, bos_token="<s>", eos_token="</s>",
+                                   pad_token="<pad>")
+
+
 def random_texts(n: int, length: int, seed: int = 7):
     """A data set of ``n`` texts of ``length`` characters drawn uniformly from letters of both
     cases, digits and some punctuation."""

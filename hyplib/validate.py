@@ -48,7 +48,7 @@ def check_number(what: str, value, *, integer: bool = False, low: float = -math.
 
 
 def check_pass(*, batch_size=32, seed=0, max_records=None, sample=None, tolerance=None,
-               top_k=None) -> None:
+               top_k=None, window=None) -> None:
     """The numeric arguments of :func:`hyplib.inspect` (and the CLI's options of the same
     names)."""
     check_number("batch_size (--batch-size)", batch_size, integer=True, low=1)
@@ -59,6 +59,8 @@ def check_pass(*, batch_size=32, seed=0, max_records=None, sample=None, toleranc
     check_number("tolerance (--tolerance), an interval half-width,", tolerance, low=0,
                  low_open=True, optional=True)
     check_number("top_k (--top-k)", top_k, integer=True, low=1, optional=True)
+    check_number("window (--window), in characters (0: records whole),", window, integer=True,
+                 low=0, optional=True)
     if top_k is not None and tolerance is None:
         raise DefinitionError("top_k (--top-k) says which units the tolerance applies to: "
                               "give a tolerance (--tolerance) too")

@@ -74,7 +74,7 @@ def inspect_ray(models, data, hypotheses, inspectors, layers, *, engine_args=Non
                 inspector_args=None, batch_size: int = 32, device="auto", seed: int = 0,
                 max_records=None, sample=None, tolerance=None, top_k=None, pool="first",
                 precision="float32", behaviour_cache=False, progress=True, catalog=None,
-                pixel_budget=PIXEL_BUDGET) -> Result:
+                pixel_budget=PIXEL_BUDGET, window=None) -> Result:
     """:func:`hyplib.inspect` on Ray. ``engine_args``: ``workers`` actors (default: one per
     CPU of the cluster, at most 16) over shards of ``shard_records`` records (a multiple of
     ``batch_size``; default about four shards per worker), on the cluster at ``address``
@@ -99,7 +99,7 @@ def inspect_ray(models, data, hypotheses, inspectors, layers, *, engine_args=Non
         raise HyplibError("the behaviour cache is written by the local engine only: drop "
                           "behaviour_cache (--behaviour-cache) or use engine='local'")
     kwargs = dict(inspector_args=inspector_args, batch_size=batch_size, device=device,
-                  pool=pool, precision=precision, pixel_budget=pixel_budget)
+                  pool=pool, precision=precision, pixel_budget=pixel_budget, window=window)
     run = Pass.prepare(models, data, hypotheses, inspectors, layers, progress=progress,
                        catalog=catalog, behaviour_cache=False, **kwargs)
     order = _order(len(data), seed, max_records, sample)

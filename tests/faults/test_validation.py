@@ -38,6 +38,8 @@ BASE = ["inspect", "--model", "charlm-tiny", "--data", "python-stdlib", "--hypot
     (["--tolerance", "0.01", "--top-k", "-1"], "top_k (--top-k) must be a whole number >= 1"),
     (["--top-k", "3"], "give a tolerance (--tolerance) too"),
     (["--seed", "-1"], "seed (--seed) must be a whole number >= 0"),
+    (["--window", "-1"], "window (--window), in characters (0: records whole), must be a whole "
+                         "number >= 0, not -1"),
     (["--sample", "2"], "sample (--sample), a fraction, must be a number > 0 and <= 1, not 2.0"),
     (["--top", "0"], "--top must be a whole number >= 1, not 0"),
     (["--inspector-arg", "correlation.confidence=2"],

@@ -61,21 +61,29 @@ class CharLSTM(nn.Module):
         self.cells = nn.ModuleList(nn.Identity() for _ in range(cfg.layers))
         self.head = nn.Linear(cfg.hidden, 2 + len(ALPHABET))
 
-    def forward(self, ids: torch.Tensor) -> torch.Tensor:
-        h = self.embed(ids)
-        for layer, cells in zip(self.lstm, self.cells):
+    def forward(self, ids: torch.Tensor, state: list | None = None) -> torch.Tensor:
+        return self.run(ids, state)[0]
+
+    def run(self, ids: torch.Tensor, state: list | None = None) -> tuple[torch.Tensor, list]:
+        """The logits and, per layer, the (h, c) after the last step, from ``state`` (per
+        layer (h, c), each (1, batch, hidden); ``None``: zeros)."""
+        h, after = self.embed(ids), []
+        for i, (layer, cells) in enumerate(zip(self.lstm, self.cells)):
+            start = None if state is None else state[i]
             if cells._forward_hooks:
-                h, _, c = layer(h, lengths=(ids != PAD).sum(1))
+                h, end, c = layer(h, start, lengths=(ids != PAD).sum(1))
                 cells(c)
             else:
-                h, _ = layer(h)
-        return self.head(h)
+                h, end = layer(h, start)
+            after.append(end)
+        return self.head(h), after
 
 
 class CellLSTM(nn.LSTM):
     """A one-layer batch-first :class:`torch.nn.LSTM` that can also give its per-step cell
     states: called with the records' ``lengths`` (each a prefix of its row; padding after),
-    it returns ``(h, (h_n, c_n), c)``, h and c per step with zeros at padding.
+    from ``hx`` (zeros if ``None``), it returns ``(h, (h_n, c_n), c)``, h and c per step with
+    zeros at padding.
 
     That path runs the recurrence itself on the packed records (as
     :func:`torch.nn.utils.rnn.pack_padded_sequence` lays them out: padding is not computed):
@@ -88,10 +96,9 @@ class CellLSTM(nn.LSTM):
     def forward(self, input, hx=None, lengths: torch.Tensor | None = None):
         if lengths is None:
             return super().forward(input, hx)
-        if hx is not None or self.num_layers != 1 or self.bidirectional or not self.batch_first \
-                or self.proj_size:
+        if self.num_layers != 1 or self.bidirectional or not self.batch_first or self.proj_size:
             raise ValueError("cell states are computed for one-layer, batch-first LSTMs "
-                             "without projections, from a zero initial state")
+                             "without projections")
         batch, steps, _ = input.shape
         lengths = lengths.cpu().clamp(min=1)  # an empty record runs one padding step
         packed = nn.utils.rnn.pack_padded_sequence(input, lengths, batch_first=True,
@@ -101,6 +108,8 @@ class CellLSTM(nn.LSTM):
         # records sorted longest first: step t writes column t of rows :n in place
         hs, cs = gx.new_zeros(2, batch, steps, self.hidden_size).unbind(0)
         h = c = gx.new_zeros(batch, self.hidden_size)
+        if hx is not None:  # (h_0, c_0), each (1, batch, hidden), in the sorted order
+            h, c = (s[0].index_select(0, packed.sorted_indices.to(s.device)) for s in hx)
         w_hh, lo = self.weight_hh_l0.T, 0
         for t, n in enumerate(sizes):  # the n records still running
             i, f, g, o = torch.addmm(gx[lo:lo + n], h[:n], w_hh).chunk(4, 1)
@@ -124,6 +133,10 @@ class CharLM(TextModel):
     """The trained model with its character tokenizer; ``vocab`` names the head's outputs."""
 
     vocab = ("<pad>", "<unk>", *ALPHABET)
+    window = "state"  # a long record runs in pieces, each from the state the last ended in
+
+    def forward_window(self, encoded: Encoded, device: torch.device, state: list | None) -> list:
+        return self.module.run(encoded.inputs["ids"].to(device, non_blocking=True), state)[1]
 
     def encode(self, texts: list[str]) -> Encoded:
         lengths = np.array([len(t) for t in texts])

@@ -42,10 +42,19 @@ class HFModel(TextModel):
 
     ``padding_side`` overrides the tokenizer's; ``max_length`` truncates (words past it are
     then covered by no position, which :func:`hyplib.align.align` reports).
+
+    A record longer than the engine's window runs in pieces of at most the model's own
+    context (``max_position_embeddings``), each after the ``context`` tokens before it, run
+    but not scored (:mod:`hyplib.windows`): exact for a model whose attention reaches back no
+    further (a sliding window of w tokens over L layers reaches L × (w - 1)), approximate
+    otherwise.
     """
 
+    window = "context"
+
     def __init__(self, name: str, module: nn.Module, tokenizer, layers: tuple[str, ...] = (),
-                 padding_side: str | None = None, max_length: int | None = None):
+                 padding_side: str | None = None, max_length: int | None = None,
+                 context: int = 256):
         if not getattr(tokenizer, "is_fast", False):
             raise HyplibError(f"model {name!r}: {type(tokenizer).__name__} is not a fast "
                               f"tokenizer, so it gives no character offsets; load the model's "
@@ -56,6 +65,8 @@ class HFModel(TextModel):
         self.tokenizer = tokenizer
         self.padding_side = padding_side or tokenizer.padding_side
         self.max_length = max_length
+        self.context = context
+        self.max_positions = getattr(module.config, "max_position_embeddings", None)
         accepted = inspect.signature(module.forward).parameters
         self._extra = {k: v for k, v in (("use_cache", False), ("logits_to_keep", 1))
                        if k in accepted}  # no key/value cache; logits of one position only
@@ -77,6 +88,12 @@ class HFModel(TextModel):
         return Encoded(inputs, spans)
 
     def forward(self, encoded: Encoded, device: torch.device):
+        width = encoded.inputs["input_ids"].shape[1]
+        if self.max_positions and width > self.max_positions:
+            raise HyplibError(f"model {self.name!r} takes at most {self.max_positions} positions, "
+                              f"and a record here has {width} tokens: let the engine cut it "
+                              f"(window, --window, below {self.max_positions} characters for "
+                              f"text of many tokens per character), or give max_length")
         inputs = {k: v.to(device, non_blocking=True) for k, v in encoded.inputs.items()}
         return self.module(**inputs, **self._extra)
 
@@ -195,7 +212,7 @@ def untrained(model: HFModel, seed: int = 0, name: str = "untrained") -> HFModel
     torch.manual_seed(seed)
     module = type(model.module)(model.module.config)
     return HFModel(name, module, model.tokenizer, model.default_layers, model.padding_side,
-                   model.max_length)
+                   model.max_length, model.context)
 
 
 def recipe(spec: str) -> ModelRecipe:

@@ -56,15 +56,25 @@ class WordLSTM(nn.Module):
         self.lstm = nn.ModuleList(nn.LSTM(a, b, batch_first=True) for a, b in zip(sizes, sizes[1:]))
         self.head = nn.Linear(cfg.hidden, vocab)
 
-    def forward(self, ids: torch.Tensor) -> torch.Tensor:
-        h = self.embed(ids)
-        for layer in self.lstm:
-            h, _ = layer(h)
-        return self.head(h)
+    def forward(self, ids: torch.Tensor, state: list | None = None) -> torch.Tensor:
+        return self.run(ids, state)[0]
+
+    def run(self, ids: torch.Tensor, state: list | None = None) -> tuple[torch.Tensor, list]:
+        """The logits and, per layer, the (h, c) after the last step, from ``state`` (per
+        layer (h, c); ``None``: zeros)."""
+        h, after = self.embed(ids), []
+        for i, layer in enumerate(self.lstm):
+            h, end = layer(h, None if state is None else state[i])
+            after.append(end)
+        return self.head(h), after
 
 
 class WordLM(TextModel):
-    """The trained model with its tokenizer and vocabulary."""
+    """The trained model with its tokenizer and vocabulary. A long record runs in pieces cut
+    at whitespace, each from the state the last ended in: the tokens, and so the behaviours,
+    are those of the whole record."""
+
+    window = "state"
 
     def __init__(self, name: str, module: WordLSTM, vocab: list[str], layers: tuple[str, ...]):
         super().__init__(name, module, layers)
@@ -83,6 +93,9 @@ class WordLM(TextModel):
             ids[i, :len(words)] = self.ids(words)
             spans[i, :len(words)] = sp
         return Encoded({"ids": torch.from_numpy(ids)}, spans)
+
+    def forward_window(self, encoded: Encoded, device: torch.device, state: list | None) -> list:
+        return self.module.run(encoded.inputs["ids"].to(device, non_blocking=True), state)[1]
 
 
 def _vocabulary(sentences: list[list[str]], min_count: int) -> list[str]:

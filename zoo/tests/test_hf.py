@@ -16,7 +16,6 @@ pytest.importorskip("transformers")
 from hyplib_zoo import hf  # noqa: E402
 from tokenizers import (  # noqa: E402
     Tokenizer,
-    decoders,
     models,
     normalizers,
     pre_tokenizers,
@@ -28,6 +27,7 @@ from transformers import BertConfig, BertModel, GPT2Config, GPT2LMHeadModel, Pre
 from hyplib.align import align, symbol_spans  # noqa: E402
 from hyplib.errors import AnnotationError, HyplibError  # noqa: E402
 from hyplib.extract import record  # noqa: E402
+from hyplib.testing import byte_level_bpe  # noqa: E402
 
 CPU = torch.device("cpu")
 SENTENCES = ["archaeologists praised archaeologists for their unbelievably stubborn patience.",
@@ -48,18 +48,7 @@ def corpus():
 @pytest.fixture(scope="module")
 def bpe(corpus):
     """A byte-level BPE (offsets keep the leading space, as SmolLM2's do) with <s> ... </s>."""
-    tok = Tokenizer(models.BPE())
-    tok.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
-    tok.decoder = decoders.ByteLevel()
-    tok.train_from_iterator(corpus, trainers.BpeTrainer(
-        vocab_size=500, special_tokens=["<s>", "</s>", "<pad>"],
-        initial_alphabet=pre_tokenizers.ByteLevel.alphabet()))
-    tok.post_processor = processors.Sequence([
-        processors.ByteLevel(trim_offsets=False),
-        processors.TemplateProcessing(single="<s> $A </s>", special_tokens=[("<s>", 0),
-                                                                           ("</s>", 1)])])
-    return PreTrainedTokenizerFast(tokenizer_object=tok, bos_token="<s>", eos_token="</s>",
-                                   pad_token="<pad>")
+    return byte_level_bpe(corpus)
 
 
 @pytest.fixture(scope="module")
