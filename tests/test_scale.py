@@ -105,6 +105,24 @@ def test_ray_equals_local(cluster, data):
     assert r.unit_name.item() == "planted:features[3]"
 
 
+def test_ray_runs_long_records_in_windows(cluster, data):
+    """Records longer than the window run in pieces in the workers too, carrying charlm's
+    state: the local engine's scores."""
+    import datasets
+    from hyplib_zoo.charlm import TINY, load
+
+    model = load(TINY, name="charlm-tiny", progress=False)
+    long = datasets.Dataset.from_dict({"text": [t * 20 for t in data["text"][:24]]})
+    kw = dict(layers=["lstm.1"], window=300, batch_size=4, device="cpu", progress=False)
+    local = inspect(model, long, [digit, char_kind], **kw)
+    sharded = inspect(model, long, [digit, char_kind], engine="ray",
+                      engine_args={"workers": 2, "shard_records": 8}, **kw)
+    a, b = sharded.table, local.table
+    assert (a.unit_name == b.unit_name).all() and (a.n == b.n).all() and len(a) > 0
+    np.testing.assert_allclose(a.score, b.score, rtol=0, atol=1e-7)  # merged moments' rounding
+    assert sharded.meta["windows"]["records"] == local.meta["windows"]["records"] > 10
+
+
 def _victim(data, lo: int, hi: int) -> str:
     """The text of a record read between positions ``lo`` and ``hi`` of the pass (seed 0) that
     the driver's calibration sample does not hold (the driver must not meet it)."""
