@@ -216,7 +216,7 @@ def test_behaviour_cache_and_calibration_across_pieces(charlm, monkeypatch):
         monkeypatch.setattr(type(charlm), method,
                             lambda *a: pytest.fail("the model ran: the cache was not read"))
     again = inspect(charlm, data, [space, capital, defs], behaviour_cache=True, seed=3, **kw)
-    same_scores(first, again, atol=1e-9)
+    same_scores(first, again, atol=1e-6)  # another seed: correlation's float32 sums (2e-7)
 
 
 def test_early_stopping_counts_long_records(charlm):
