@@ -1,5 +1,5 @@
 """Huge records: memory and time of one pass over a single record of millions of characters,
-run whole (``--window 0``, as before windows) and in windows (the default, 65,536 characters).
+run whole (``--window 0``, as before windows) and in windows (the default, 16,384 characters).
 
 The model is charlm's architecture at its default size (2 LSTM layers of 256 units, both
 layers inspected) with its seeded initial weights: memory and time do not depend on the
