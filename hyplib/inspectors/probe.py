@@ -136,7 +136,11 @@ class Probe:
     training set's most frequent class, Wilson). Per unit: ``weight`` (share of the hypothesis's
     |weight|), ``rank`` and ``selected`` (in NeuroX's top set at weight mass ``mass``), see
     :mod:`.ranking`. ``accuracy_top{k}`` / ``accuracy_random{k}``: probes retrained from scratch
-    on the reservoir over only the ``k`` best-ranked / ``k`` seeded random units. For each
+    on the reservoir over only the ``k`` best-ranked / ``k`` seeded random units.
+    ``masked_top{k}`` / ``masked_random{k}`` / ``masked_bottom{k}``: Dalvi et al.'s classifier
+    masking, the accuracy of the probe trained on all units with every weight zeroed but those
+    of the ``k`` best-ranked / the same random / the ``k`` worst-ranked units (a zeroed unit
+    reads as its training mean), not retrained. For each
     hypothesis ``h`` whose control task ``control:h`` (:func:`hyplib.control.control_task`) is also
     probed: ``selectivity`` = accuracy(h) − accuracy(control:h), jackknife interval (the two
     share their held-out symbols, so the interval accounts for their correlation).
@@ -298,6 +302,9 @@ class Probe:
         correct = (pred == tte).double()
         sub_acc = (sub.logits(xte[:, cols]).argmax(-1) == tte[:, twice]).double().sum(0)
         majority = (tte == self.counts.argmax(1)).double().sum(0)
+        keep = torch.cat([idx, rank.order[-self.k:].T])  # top, random, bottom sets
+        masked = _masked(full, keep, self.valid).logits(xte).argmax(-1)
+        masked_acc = (masked == tte.repeat(1, 3)).double().sum(0)
 
         group = torch.arange(n_test, device=self.device) % JACKKNIFE_GROUPS
         f1, f1_loo = self._macro_f1(group, tte, pred)
@@ -311,6 +318,9 @@ class Probe:
                             f"top{self.k}"),
                self._wilson(f"accuracy_random{self.k}", sub_acc[n_hyp:], n, hyp_cols,
                             f"random{self.k}"),
+               *(self._wilson(f"masked_{part}{self.k}", masked_acc[i * n_hyp:(i + 1) * n_hyp],
+                              n, hyp_cols, f"{part}{self.k}")
+                 for i, part in enumerate(("top", "random", "bottom"))),
                Scores(rank.share, rank.share, rank.share, n_train, "weight", None, hyp_cols),
                *(Scores(v.double(), v.double(), v.double(), n_train, metric, None, hyp_cols)
                  for metric, v in (("rank", rank.rank), ("selected", rank.selected)))]
@@ -416,6 +426,15 @@ class Probe:
             part.to(device)
         self._cache = None
         return self
+
+
+def _masked(full: _Heads, keep: torch.Tensor, valid: torch.Tensor) -> _Heads:
+    """``full``'s heads with only the units ``keep`` (sets × k, set ``s`` of hypothesis
+    ``s % hypotheses``) weighted: one head per set, every other weight zero."""
+    block = torch.arange(keep.shape[0], device=keep.device) % valid.shape[0]
+    heads = _Heads(full.w.shape[0], valid[block], keep)
+    heads.w, heads.b = full.w[keep, block[:, None]], full.b[block]
+    return heads
 
 
 def _group(metric, est, low, high, n, cols, group="all") -> Scores:

@@ -88,6 +88,28 @@ def test_ranking_recovers_planted_units_and_top_k_keeps_accuracy(planted):
     assert m["accuracy_random10"].score.item() < full - 0.3
 
 
+def test_classifier_masking_keeps_the_planted_units_weights(planted):
+    x, c, runs = planted
+    m = runs[256]
+    full = m["accuracy"].score.item()
+    assert [m[f"masked_{s}10"].groups for s in ("top", "random", "bottom")] == [
+        ["top10"], ["random10"], ["bottom10"]]
+    # the planted units carry the class: keeping only the top 10 units' weights keeps it
+    assert m["masked_top10"].score.item() == pytest.approx(full, abs=0.01)
+    assert m["masked_bottom10"].score.item() < full - 0.3
+    assert m["masked_random10"].score.item() < full - 0.3
+    low, high = m["masked_bottom10"].low.item(), m["masked_bottom10"].high.item()
+    assert low < m["masked_bottom10"].score.item() < high
+
+
+def test_masking_no_unit_out_is_the_probe_itself():
+    c = np.random.default_rng(3).integers(0, 4, 3000)
+    x, y = _planted(c, units=12, where=[1, 5, 9]), np.eye(4, dtype=np.float32)[c]
+    m = _metrics(_stream(Probe(12, H.columns, "cpu", k=12), x, y, 500))
+    for part in ("top", "random", "bottom"):
+        assert torch.equal(m[f"masked_{part}12"].score, m["accuracy"].score)
+
+
 def test_batch_size_does_not_change_the_result(planted):
     a, b = planted[2][256], planted[2][4096]
     for metric in ("accuracy", "macro_f1", "accuracy_top10"):
