@@ -29,7 +29,7 @@ _EXPORTS = {
     "Result": "results",
     "Generator": "generation", "frequent": "generation", "generate": "generation",
     "discover": "discovery",
-    "control_task": "control",
+    "control_task": "control", "shuffled_labels": "control",
     "pick_device": "device", "model_precision": "device", "PRECISIONS": "settings",
     "symbol_spans": "align", "Upsampler": "align", "feature_map": "align", "POOLS": "settings",
     "ablate": "intervene",

@@ -305,8 +305,9 @@ def parser() -> argparse.ArgumentParser:
                      help="a smoke test at a tiny size (same as --scale quick)")
     rep.add_argument("--scale", default="full", choices=["quick", "full", "paper"],
                      help="full: the study's CPU size (default); paper: the paper's size (GPU)")
-    rep.add_argument("--control", choices=["untrained"],
-                     help="run as a negative control, where every claim should fail")
+    rep.add_argument("--control", choices=["untrained", "shuffled"],
+                     help="run as a negative control, where every claim should fail: "
+                          "untrained networks, or labels shuffled between records")
     rep.add_argument("--device", default="auto")
     rep.add_argument("--out", default="repro", help="report folder root (default: repro/)")
     rep.add_argument("--quiet", action="store_true", help="no progress bars")

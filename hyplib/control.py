@@ -2,7 +2,8 @@
 
 Anywhere a hypothesis is named, ``control:NAME`` (or a glob, ``control:pos.upos*``) names the
 control task of ``NAME``; the ``probe`` inspector reports the selectivity of ``NAME`` when both
-are chosen.
+are chosen. :func:`shuffled_labels` is the other negative control: a hypothesis's own labels,
+permuted between the records of one data set.
 """
 from __future__ import annotations
 
@@ -12,9 +13,11 @@ from typing import Sequence
 
 import numpy as np
 
+from .errors import AnnotationError
 from .types import Hypothesis
 
 PREFIX = "control:"
+SHUFFLED = "shuffled:"
 
 
 def control_task(hyp: Hypothesis, seed: int = 0,
@@ -64,3 +67,45 @@ def control_task(hyp: Hypothesis, seed: int = 0,
     return Hypothesis(f"{PREFIX}{hyp.name}", fn, hyp.kind, hyp.level, version, hyp.classes,
                       f"Control task for {hyp.name} (Hewitt & Liang 2019): a fixed seeded "
                       f"random class per {hyp.level} type.")
+
+
+def shuffled_labels(hyp: Hypothesis, data, seed: int = 0) -> Hypothesis:
+    """``hyp``'s labels on the text records of ``data`` (a ``datasets.Dataset``), permuted at
+    the record level: a negative control, named ``shuffled:<name>``.
+
+    The records are put in a seeded random order and their label sequences laid end to end
+    in that order; record ``i`` then takes the next ``len(labels of i)`` of them. So a
+    record-level hypothesis gives each record another record's label, a char- or word-level
+    one gives its symbols labels from other records; the labels' frequencies are exactly
+    kept, and their link to the text is gone. Records are found by their text, so the result
+    labels only records of ``data`` (a record's duplicates share the first one's labels).
+    """
+    from .annotation import annotate
+    from .cache import digest
+    from .fingerprint import hypothesis_key
+
+    if hyp.level not in ("char", "word", "record"):
+        raise ValueError(f"shuffled labels need text records; {hyp.name!r} labels "
+                         f"{hyp.level}s")
+    labels = annotate(data, [hyp], progress=False)[hyp.name]
+    stream = labels.take(np.random.default_rng(seed).permutation(len(data)))
+    first = {}
+    for i, text in enumerate(data["text"]):
+        first.setdefault(text, i)
+    bounds = {text: (int(labels.offsets[i]), int(labels.offsets[i + 1]))
+              for text, i in first.items()}
+    version = (f"{hyp.version}.shuffled-s{seed}-"
+               f"{digest({'data': data._fingerprint, **hypothesis_key(hyp)})}")
+
+    def fn(batch: dict[str, list]) -> list:
+        missing = [t for t in batch["text"] if t not in bounds]
+        if missing:
+            raise AnnotationError(f"{SHUFFLED}{hyp.name} labels only the {len(data)} records "
+                                  f"it was made from, not {missing[0][:60]!r}: make it with "
+                                  f"shuffled_labels(hypothesis, data) on the data inspected")
+        cut = [stream[lo:hi] for lo, hi in map(bounds.__getitem__, batch["text"])]
+        return [c[0].item() for c in cut] if hyp.level == "record" else cut
+
+    return Hypothesis(f"{SHUFFLED}{hyp.name}", fn, hyp.kind, hyp.level, version, hyp.classes,
+                      f"Negative control for {hyp.name}: its labels permuted between the "
+                      f"records of one data set (seed {seed}).")

@@ -7,8 +7,8 @@ figure's whole interval passes (its lower end for ``>=``, its upper end for ``<=
 inside a ``within`` band). A study's own extra ``checks`` are judged alike and reported apart.
 
 Every study runs at a ``scale`` (``quick``: a smoke test; ``full``: its CPU size; ``paper``:
-the paper's size, on a GPU) and may run as a negative ``control`` (``untrained``: the trained
-networks replaced by untrained ones of another seed), where every claim must fail.
+the paper's size, on a GPU) and may run as a negative ``control`` (:data:`CONTROLS`: untrained
+networks, or shuffled labels), where every claim must fail.
 ``hyplib repro NAME`` writes a report folder (``report.md``, ``claims.json``, tables as CSV,
 PNG/HTML figures) and prints the claims table.
 """
@@ -35,6 +35,10 @@ OPS = {">=": operator.ge, ">": operator.gt, "<=": operator.le, "<": operator.lt,
        "within": lambda v, band: band[0] <= v <= band[1]}
 VERDICTS = ("held", "not held", "not applicable")
 SCALES = ("quick", "full", "paper")
+CONTROLS = {  # negative controls a study may implement, and what they do
+    "untrained": "the trained networks replaced by untrained ones (another seed)",
+    "shuffled": "each hypothesis's labels permuted between the records (seeded, "
+                "hyplib.shuffled_labels), so they say nothing about the inputs"}
 
 
 class StudyError(HyplibError):
@@ -245,8 +249,8 @@ def _markdown(study: Study, record: dict, table: pd.DataFrame, outcome: Outcome,
     smoke = ["> **Smoke test (`--quick`)**: a tiny model on a little data, to check that the "
              "study runs end to end. Its verdicts carry no evidence for or against the paper; "
              "run the study without `--quick` for that. The sizes it ran are in the Notes.", ""]
-    negative = [f"> **Negative control (`--control {control}`)**: the study run on untrained "
-                "networks in place of the trained ones. Every claim should fail here; a claim "
+    negative = [f"> **Negative control (`--control {control}`)**: the study run with "
+                f"{CONTROLS.get(control, control)}. Every claim should fail here; a claim "
                 "that holds is a defect of the claim.", ""]
     lines = [f"# {study.title}", "", *(smoke if quick else []), *(negative if control else []),
              f"*{study.reference}*", "", study.summary, "",

@@ -219,7 +219,7 @@ def study_model(ctx) -> tuple[WordLM, WordLMConfig]:
 
 def describe(lm: WordLM, cfg: WordLMConfig, ctx, texts: list[str]) -> str:
     """The LM's size, training and perplexity on ``texts``, for a study's notes."""
-    how = ("untrained (the negative control)" if ctx.control else
+    how = ("untrained (the negative control)" if ctx.control == "untrained" else
            f"{cfg.epochs} epochs, final training loss {lm.record['final_loss']:.3f}")
     return (f"model ({ctx.scale} scale): {cfg.layers} LSTM layers of {cfg.hidden} units over "
             f"embeddings of {cfg.embed}, vocabulary {len(lm.vocab)}, {how}; perplexity "
