@@ -13,7 +13,7 @@ import datasets
 from hyplib_zoo.ud import ud_english_ewt
 from hyplib_zoo.wordlm import describe, study_model, untrained
 
-from hyplib import inspect
+from hyplib import catalog, inspect, shuffled_labels
 from hyplib.study import Claim, Context, Outcome, Study, difference, heatmap, one_thread
 
 TARGETS = {"voice": "parse.sentence.voice", "tense": "parse.sentence.tense",
@@ -40,14 +40,18 @@ def _run(ctx: Context) -> Outcome:
     with one_thread():
         trained, cfg = study_model(ctx)
         data = _data(ctx.quick)
+        hyps = {short: catalog().get("hypotheses", name) for short, name in TARGETS.items()}
+        if ctx.control == "shuffled":  # the negative control: labels moved between sentences
+            hyps = {short: shuffled_labels(h, data, seed=ctx.seed) for short, h in hyps.items()}
         result = inspect([trained, untrained(trained, cfg)], data,
-                         list(TARGETS.values()), inspectors=["probe"], layers=list(LAYERS),
+                         list(hyps.values()), inspectors=["probe"], layers=list(LAYERS),
                          inspector_args={"probe": PROBE}, pool=POOL, device=ctx.device,
                          seed=ctx.seed, max_records=QUICK_RECORDS if ctx.quick else None,
                          progress=ctx.progress)
     table = result.table
     groups = (table[table["unit_name"].str.endswith("[all]")]
-              .assign(target=lambda t: t["hypothesis"].map({v: k for k, v in TARGETS.items()})))
+              .assign(target=lambda t: t["hypothesis"].map({h.name: k
+                                                             for k, h in hyps.items()})))
     acc = groups[groups["metric"] == "accuracy"].pivot(index=["model", "layer"],
                                                        columns="target", values="score")
     majority = groups[groups["metric"] == "majority"].groupby("target")["score"].first()
@@ -130,7 +134,7 @@ SHI2016 = Study(
     run=_run,
     claims=_claims(),
     checks=_claims(extra=True),
-    controls=("untrained",),
+    controls=("untrained", "shuffled"),
     paper="the word LM at 2 × 500 units over embeddings of 500, 20 epochs, on a GPU",
     deviations=(
         "Objective: a word-level LSTM language model trained on EWT train, not an NMT "
@@ -155,6 +159,10 @@ SHI2016 = Study(
         "above the untrained network's, judged on the 95% interval of the difference "
         "(jackknife intervals in quadrature). Checks (ours): accuracy at least 0.05 above "
         "the majority class for the sentence labels and 0.2 for the word labels.",
+        "Negative controls: --control untrained (the LM at a random initialisation) and "
+        "--control shuffled (every label permuted between sentences, seeded: "
+        "hyplib.shuffled_labels; a sentence takes another's voice and tense); every claim "
+        "must fail on both.",
         "A sentence's state is the LM's after its last token, which the LM never had to "
         "predict from (no end-of-sentence token): the sentence-level claims read a state the "
         "training objective never shaped; the paper's encoder had to summarise the sentence.",

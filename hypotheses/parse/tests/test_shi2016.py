@@ -42,3 +42,8 @@ def test_quick_run_judges_every_claim(tmp_path):
 def test_every_claim_fails_on_the_untrained_control(tmp_path):
     ud_ewt_or_skip()
     assert held_on_control("shi2016", tmp_path) == []
+
+
+def test_every_claim_fails_on_shuffled_labels(tmp_path):
+    ud_ewt_or_skip()
+    assert held_on_control("shi2016", tmp_path, "shuffled") == []
