@@ -132,7 +132,9 @@ class Probe:
 
     Metrics per hypothesis, on held-out symbols: ``accuracy`` (Wilson interval), ``macro_f1``
     (delete-a-group jackknife over 20 groups of held-out symbols, normal interval; classes that
-    are neither true nor predicted are left out, as sklearn does), ``majority`` (accuracy of the
+    are neither true nor predicted are left out, as sklearn does), ``balanced_accuracy`` (the
+    mean recall over the classes that occur, jackknife alike: chance level whatever the class
+    frequencies and however often a probe predicts each), ``majority`` (accuracy of the
     training set's most frequent class, Wilson). Per unit: ``weight`` (share of the hypothesis's
     |weight|), ``rank`` and ``selected`` (in NeuroX's top set at weight mass ``mass``), see
     :mod:`.ranking`. ``accuracy_top{k}`` / ``accuracy_random{k}``: probes retrained from scratch
@@ -307,12 +309,16 @@ class Probe:
         masked_acc = (masked == tte.repeat(1, 3)).double().sum(0)
 
         group = torch.arange(n_test, device=self.device) % JACKKNIFE_GROUPS
-        f1, f1_loo = self._macro_f1(group, tte, pred)
+        conf, conf_loo = self._confusion(group, tte, pred)
+        f1, f1_loo = _macro_f1(conf), _macro_f1(conf_loo)
+        bal, bal_loo = _balanced_accuracy(conf), _balanced_accuracy(conf_loo)
         hyp_cols = [LabelColumn(h, None, "") for h in self.hyps]
         n = torch.full((1, n_hyp), float(n_test), dtype=torch.float64, device=self.device)
         n_train = torch.full((self.n_units, n_hyp), float(self.moments.n), device=self.device)
         out = [self._wilson("accuracy", correct.sum(0), n, hyp_cols),
                _group("macro_f1", f1, *_jackknife(f1, f1_loo, self.z), n, hyp_cols),
+               _group("balanced_accuracy", bal, *_jackknife(bal, bal_loo, self.z), n,
+                      hyp_cols),
                self._wilson("majority", majority, n, hyp_cols),
                self._wilson(f"accuracy_top{self.k}", sub_acc[:n_hyp], n, hyp_cols,
                             f"top{self.k}"),
@@ -351,15 +357,16 @@ class Probe:
         half = self.z * torch.sqrt(p * (1 - p) / n + z2 / (4 * n * n)) / (1 + z2 / n)
         return _group(metric, p, centre - half, centre + half, n, cols, group)
 
-    def _macro_f1(self, group, t, pred) -> tuple[torch.Tensor, torch.Tensor]:
-        """Macro-F1 on all held-out symbols and with each jackknife group left out."""
+    def _confusion(self, group, t, pred) -> tuple[torch.Tensor, torch.Tensor]:
+        """(true, predicted) counts of all held-out symbols and with each jackknife group left
+        out."""
         n_hyp, width = self.valid.shape
         cell = ((group[:, None] * n_hyp + torch.arange(n_hyp, device=self.device)) * width
                 + t) * width + pred
         conf = torch.bincount(cell.flatten(), minlength=JACKKNIFE_GROUPS * n_hyp * width ** 2)
         conf = conf.view(JACKKNIFE_GROUPS, n_hyp, width, width).double()
         total = conf.sum(0)
-        return _macro_f1(total), _macro_f1(total - conf)
+        return total, total - conf
 
     def _selectivity(self, group, correct, hyp_cols) -> Scores:
         i, j = (torch.tensor(c, device=self.device) for c in zip(*self.pairs))
@@ -450,6 +457,13 @@ def _macro_f1(conf: torch.Tensor) -> torch.Tensor:
     present = denom > 0
     f1 = torch.where(present, 2 * tp / denom.clamp_min(1), 0.0)
     return f1.sum(-1) / present.sum(-1)
+
+
+def _balanced_accuracy(conf: torch.Tensor) -> torch.Tensor:
+    """Mean recall from (..., true, predicted) counts, over the classes that occur."""
+    support = conf.sum(-1)
+    recall = conf.diagonal(dim1=-2, dim2=-1) / support.clamp_min(1)
+    return (recall * (support > 0)).sum(-1) / (support > 0).sum(-1)
 
 
 def _jackknife(est: torch.Tensor, loo: torch.Tensor, z: float):

@@ -4,7 +4,7 @@ import pytest
 import torch
 from scipy import stats
 from sklearn.linear_model import ElasticNet, LogisticRegression, Ridge
-from sklearn.metrics import f1_score
+from sklearn.metrics import balanced_accuracy_score, f1_score
 from threadpoolctl import threadpool_limits
 
 import hyplib
@@ -71,6 +71,9 @@ def test_accuracy_equals_sklearn_on_the_same_split(planted):
     assert m["accuracy"].low.item() < m["accuracy"].score.item() < m["accuracy"].high.item()
     assert m["macro_f1"].score.item() == pytest.approx(
         f1_score(c[test], ref.predict((x[test] - mean) / sd), average="macro"), abs=0.01)
+    assert m["balanced_accuracy"].score.item() == pytest.approx(balanced_accuracy_score(
+        c[test], ref.predict((x[test] - mean) / sd)), abs=0.01)
+    assert m["balanced_accuracy"].low.item() < m["balanced_accuracy"].score.item()
     assert m["majority"].score.item() == pytest.approx(
         np.mean(c[test] == np.bincount(c[~test]).argmax()), abs=1e-9)
 
@@ -108,6 +111,15 @@ def test_masking_no_unit_out_is_the_probe_itself():
     m = _metrics(_stream(Probe(12, H.columns, "cpu", k=12), x, y, 500))
     for part in ("top", "random", "bottom"):
         assert torch.equal(m[f"masked_{part}12"].score, m["accuracy"].score)
+
+
+def test_balanced_accuracy_is_at_chance_for_labels_unrelated_to_the_units():
+    rng = np.random.default_rng(5)
+    x = rng.normal(size=(6000, 40)).astype(np.float32)
+    c = (rng.random(6000) < 0.1).astype(np.int64)  # a rare class, unrelated to x
+    m = _metrics(_stream(Probe(40, H.columns, "cpu"), x, np.eye(4, dtype=np.float32)[c], 1000))
+    bal = m["balanced_accuracy"]
+    assert bal.low.item() <= 0.5 <= bal.high.item() and abs(bal.score.item() - 0.5) < 0.05
 
 
 def test_batch_size_does_not_change_the_result(planted):
