@@ -33,7 +33,8 @@ def test_quick_run_judges_every_claim(tmp_path):
         assert figures[f"accuracy_gain.{short}"] == pytest.approx(
             figures[f"accuracy.{short}"] - figures[f"accuracy_untrained.{short}"])
         assert figures[f"learned_gain.{short}"] == pytest.approx(
-            figures[f"macro_f1.{short}"] - figures[f"macro_f1_untrained.{short}"])
+            figures[f"balanced_accuracy.{short}"]
+            - figures[f"balanced_accuracy_untrained.{short}"])
     for name in ("probe_accuracy.png", "report.md", "scores.csv", "accuracy.csv"):
         assert (folder / name).stat().st_size > 300
     assert "depth_bin.above_majority" in out
