@@ -92,8 +92,7 @@ def test_ranking_recovers_planted_units_and_top_k_keeps_accuracy(planted):
 
 
 def test_classifier_masking_keeps_the_planted_units_weights(planted):
-    x, c, runs = planted
-    m = runs[256]
+    m = planted[2][256]
     full = m["accuracy"].score.item()
     assert [m[f"masked_{s}10"].groups for s in ("top", "random", "bottom")] == [
         ["top10"], ["random10"], ["bottom10"]]

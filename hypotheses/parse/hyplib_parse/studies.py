@@ -121,8 +121,9 @@ def _claims(extra: bool = False) -> tuple[Claim, ...]:
                            "class (accuracy)", f"above_majority.{short}", ">=", MARGIN[short])
                      for short, statement in SAID.items())
     return tuple(Claim(short, f"{statement}: learned, the same network untrained does worse "
-                       "(balanced accuracy, blind to the majority class)", f"learned_gain.{short}", ">=",
-                       LEARNED, PUBLISHED[short]) for short, statement in SAID.items())
+                       "(balanced accuracy, blind to the majority class)",
+                       f"learned_gain.{short}", ">=", LEARNED, PUBLISHED[short])
+                 for short, statement in SAID.items())
 
 
 SHI2016 = Study(

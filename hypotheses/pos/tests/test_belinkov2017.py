@@ -11,7 +11,8 @@ def test_quick_run_judges_every_claim(tmp_path):
     record, folder, out = quick_study("belinkov2017", tmp_path)
     assert [c["id"] for c in record["claims"]] == ["layer1_over_embeddings", "layer2_dip"]
     assert [c["id"] for c in record["checks"]] == ["far_above_majority"]
-    assert all(c["verdict"] in ("held", "not held") for c in record["claims"][:1] + record["checks"])
+    judged = record["claims"][:1] + record["checks"]
+    assert all(c["verdict"] in ("held", "not held") for c in judged)
     dip = record["claims"][1]
     assert dip["criterion"] == "layer2_dip within [-0.04, 0.01]"
     figures = record["figures"]
