@@ -17,7 +17,7 @@ import pandas as pd
 from hyplib_zoo.hf import load_smollm2, untrained
 from hyplib_zoo.ud import ud_english_ewt
 
-from hyplib import annotate, catalog, inspect
+from hyplib import annotate, catalog, inspect, shuffled_labels
 from hyplib.study import Claim, Context, Outcome, Study, figure, one_thread, percentile, save_png
 
 from .scalar_mix import cumulative_probes, word_states
@@ -54,26 +54,35 @@ def depth_index(layer: str) -> int:
     return 0 if layer == LAYERS[0] else int(layer.rsplit(".", 1)[1]) + 1
 
 
-def layer_scores(table: pd.DataFrame, value: str = "score") -> pd.DataFrame:
-    """(model, task, metric) × layer index: each probe's held-out ``value`` per layer
-    (``score``, ``ci_low`` or ``ci_high``)."""
+def task_hypotheses(ctx: Context, data) -> dict:
+    """Each task's hypothesis; under the shuffled control, its labels permuted between the
+    sentences of ``data``."""
+    hyps = {task: catalog().get("hypotheses", hyp) for task, (hyp, _, _) in TASKS.items()}
+    if ctx.control == "shuffled":
+        return {task: shuffled_labels(h, data, seed=ctx.seed) for task, h in hyps.items()}
+    return hyps
+
+
+def layer_scores(table: pd.DataFrame, names: dict | None = None) -> pd.DataFrame:
+    """(model, task, metric) × layer index: each probe's held-out score per layer; ``names``:
+    each task's hypothesis name, if not the one in :data:`TASKS`."""
     groups = table[table["unit_name"].str.endswith("[all]")]
     frames = []
     for task, (hyp, inspector, metric) in TASKS.items():
+        hyp = (names or {}).get(task, hyp)
         rows = groups[(groups["hypothesis"] == hyp) & (groups["inspector"] == inspector)
                       & groups["metric"].isin([metric, "majority"])]
         frames.append(rows.assign(task=task))
     rows = pd.concat(frames).assign(depth=lambda t: t["layer"].map(depth_index))
-    return rows.pivot_table(index=["model", "task", "metric"], columns="depth", values=value)
+    return rows.pivot_table(index=["model", "task", "metric"], columns="depth", values="score")
 
 
-def cumulative(model, ctx: Context, layers) -> dict[str, object]:
+def cumulative(model, ctx: Context, layers, hyps: dict) -> dict[str, object]:
     """Each task's cumulative scalar-mix probes over ``layers`` of ``model``, on a seeded
     sample of EWT dev sentences (:data:`MIX_RECORDS`)."""
     dev = ud_english_ewt("dev")
     n = min(MIX_RECORDS[ctx.scale] or len(dev), len(dev))
     sample = dev.select(np.sort(np.random.default_rng(ctx.seed).permutation(len(dev))[:n]))
-    hyps = {task: catalog().get("hypotheses", hyp) for task, (hyp, _, _) in TASKS.items()}
     labels = annotate(sample, list(hyps.values()), progress=False)
     states, sentence, covered = word_states(model, sample, layers, BATCH, ctx.device)
     depths = np.array([depth_index(layer) for layer in layers])
@@ -155,15 +164,16 @@ def _run(ctx: Context) -> Outcome:
         control = untrained(trained, seed=ctx.seed)
         if ctx.control == "untrained":  # the negative control: another seed's random weights
             trained = untrained(trained, seed=ctx.seed + 1, name=trained.name)
-        result = inspect([trained, control], ud_english_ewt("dev"),
-                         [hyp for hyp, _, _ in TASKS.values()],
+        dev = ud_english_ewt("dev")
+        hyps = task_hypotheses(ctx, dev)
+        result = inspect([trained, control], dev, list(hyps.values()),
                          inspectors=["probe", "linear_probe"], layers=list(layers), pool=POOL,
                          inspector_args={"probe": PROBE},
                          batch_size=BATCH, device=ctx.device, seed=ctx.seed,
                          max_records=RECORDS[ctx.scale],
                          progress=ctx.progress)
-        probes = cumulative(trained, ctx, layers)
-    scores = layer_scores(result.table)
+        probes = cumulative(trained, ctx, layers, hyps)
+    scores = layer_scores(result.table, names={task: h.name for task, h in hyps.items()})
     figures = figures_from(scores, trained.name)
     mixed, intervals = mix_figures(probes, ctx.seed)
     figures |= mixed
@@ -178,8 +188,10 @@ def _run(ctx: Context) -> Outcome:
              f"pool={POOL!r}, layers {', '.join(layers)}",
              "layer 0 is model.embed_tokens, layer i + 1 the output of model.layers.i "
              "(before the final norm)",
-             ("weights: random (seed %d): the negative control" % (ctx.seed + 1)
-              if ctx.control else "weights: SmolLM2-135M-Instruct") + f"; {ctx.scale} scale"]
+             (f"weights: random (seed {ctx.seed + 1}): the negative control"
+              if ctx.control == "untrained" else "weights: SmolLM2-135M-Instruct")
+             + ("; labels shuffled between sentences: the negative control"
+                if ctx.control == "shuffled" else "") + f"; {ctx.scale} scale"]
     mix = pd.DataFrame({"layer": probes["upos"].depths,
                         **{task: probe.scores() for task, probe in probes.items()}})
     notes.append(f"cumulative scalar-mix probes on {MIX_RECORDS[ctx.scale]} EWT dev sentences "
@@ -202,7 +214,7 @@ TENNEY2019 = Study(
             "embeddings and the 30 blocks of SmolLM2-135M-Instruct, and of the same network "
             "randomly initialised.",
     run=_run,
-    controls=("untrained",),
+    controls=("untrained", "shuffled"),
     paper="all 2,001 EWT dev sentences, the 31 layers, on a GPU (the model is already full "
           "size)",
     claims=(
@@ -258,7 +270,9 @@ TENNEY2019 = Study(
         "share a piece with a neighbour (\"didn't\" = 'did' + \"n't\" against ' didn' + "
         "\"'t\").",
         "Control (ours): the same architecture with transformers' seeded random "
-        "initialisation.",
+        "initialisation. Negative controls: --control untrained (another seed's random "
+        "weights in place of SmolLM2's) and --control shuffled (every label permuted between "
+        "sentences, seeded: hyplib.shuffled_labels); the claim must fail on both.",
         f"Thresholds (fixed before running): expected layers at least {ORDER_GAP} layer "
         f"apart (judged on the interval's lower end); every layer at least "
         f"{MAJORITY_MARGIN} above the majority class; the trained model's best layer at least "

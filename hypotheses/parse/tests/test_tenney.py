@@ -99,3 +99,8 @@ def test_quick_run_judges_every_claim(tmp_path):
 def test_every_claim_fails_on_the_untrained_control(tmp_path):
     _smollm2_and_ewt_or_skip()
     assert held_on_control("tenney2019", tmp_path) == []
+
+
+def test_the_claim_fails_on_shuffled_labels(tmp_path):
+    _smollm2_and_ewt_or_skip()
+    assert held_on_control("tenney2019", tmp_path, "shuffled") == []
