@@ -69,7 +69,7 @@ def control_task(hyp: Hypothesis, seed: int = 0,
                       f"random class per {hyp.level} type.")
 
 
-def shuffled_labels(hyp: Hypothesis, data, seed: int = 0) -> Hypothesis:
+def shuffled_labels(hyp: Hypothesis, data, seed: int = 0, key: str = "text") -> Hypothesis:
     """``hyp``'s labels on the text records of ``data`` (a ``datasets.Dataset``), permuted at
     the record level: a negative control, named ``shuffled:<name>``.
 
@@ -77,8 +77,10 @@ def shuffled_labels(hyp: Hypothesis, data, seed: int = 0) -> Hypothesis:
     in that order; record ``i`` then takes the next ``len(labels of i)`` of them. So a
     record-level hypothesis gives each record another record's label, a char- or word-level
     one gives its symbols labels from other records; the labels' frequencies are exactly
-    kept, and their link to the text is gone. Records are found by their text, so the result
-    labels only records of ``data`` (a record's duplicates share the first one's labels).
+    kept, and their link to the text is gone. Records are found by their ``key`` column, whose
+    values must be unique (UD's ``sent_id``; by text only where no text repeats: repeated texts
+    sharing a label would let a probe learn it), so the result labels only records of
+    ``data``.
     """
     from .annotation import annotate
     from .cache import digest
@@ -89,21 +91,24 @@ def shuffled_labels(hyp: Hypothesis, data, seed: int = 0) -> Hypothesis:
                          f"{hyp.level}s")
     labels = annotate(data, [hyp], progress=False)[hyp.name]
     stream = labels.take(np.random.default_rng(seed).permutation(len(data)))
-    first = {}
-    for i, text in enumerate(data["text"]):
-        first.setdefault(text, i)
-    bounds = {text: (int(labels.offsets[i]), int(labels.offsets[i + 1]))
-              for text, i in first.items()}
-    version = (f"{hyp.version}.shuffled-s{seed}-"
+    names = data[key]
+    bounds = {name: (int(labels.offsets[i]), int(labels.offsets[i + 1]))
+              for i, name in enumerate(names)}
+    if len(bounds) < len(names):
+        raise ValueError(f"shuffled labels need a column that tells records apart, but "
+                         f"{len(names) - len(bounds)} of the {len(names)} records repeat "
+                         f"another's {key!r}: pass key= a column of unique record ids")
+    version = (f"{hyp.version}.shuffled-s{seed}-{key}-"
                f"{digest({'data': data._fingerprint, **hypothesis_key(hyp)})}")
 
     def fn(batch: dict[str, list]) -> list:
-        missing = [t for t in batch["text"] if t not in bounds]
+        missing = [t for t in batch[key] if t not in bounds]
         if missing:
             raise AnnotationError(f"{SHUFFLED}{hyp.name} labels only the {len(data)} records "
-                                  f"it was made from, not {missing[0][:60]!r}: make it with "
-                                  f"shuffled_labels(hypothesis, data) on the data inspected")
-        cut = [stream[lo:hi] for lo, hi in map(bounds.__getitem__, batch["text"])]
+                                  f"it was made from, not {str(missing[0])[:60]!r}: make it "
+                                  f"with shuffled_labels(hypothesis, data) on the data "
+                                  f"inspected")
+        cut = [stream[lo:hi] for lo, hi in map(bounds.__getitem__, batch[key])]
         return [c[0].item() for c in cut] if hyp.level == "record" else cut
 
     return Hypothesis(f"{SHUFFLED}{hyp.name}", fn, hyp.kind, hyp.level, version, hyp.classes,

@@ -63,5 +63,12 @@ def test_engine_reads_shuffled_labels_and_refuses_other_records():
     assert labels.values.tolist() == [int(v) for v in shuffled(data[:])]
     with pytest.raises(hyplib.AnnotationError, match="labels only the 60 records it was made"):
         shuffled({"text": ["not a record"], "word_spans": [[[0, 3]]]})
+    twice = datasets.concatenate_datasets([data, data.select([0])])
+    with pytest.raises(ValueError, match="1 of the 61 records repeat another's 'text'"):
+        shuffled_labels(LONG, twice)
+    ids = twice.add_column("id", [f"s{i}" for i in range(61)])
+    copies = shuffled_labels(LONG, ids, seed=3, key="id")(ids[:])
+    perm = np.random.default_rng(3).permutation(61)  # the repeated text: labels of its own
+    assert copies == [LONG(ids[:])[j] for j in perm]
     with pytest.raises(ValueError, match="need text records"):
         shuffled_labels(hyplib.Hypothesis("t.px", lambda b: b, level="pixel"), data)

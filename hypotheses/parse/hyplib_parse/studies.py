@@ -42,7 +42,8 @@ def _run(ctx: Context) -> Outcome:
         data = _data(ctx.quick)
         hyps = {short: catalog().get("hypotheses", name) for short, name in TARGETS.items()}
         if ctx.control == "shuffled":  # the negative control: labels moved between sentences
-            hyps = {short: shuffled_labels(h, data, seed=ctx.seed) for short, h in hyps.items()}
+            hyps = {short: shuffled_labels(h, data, ctx.seed, "sent_id")
+                    for short, h in hyps.items()}
         result = inspect([trained, untrained(trained, cfg)], data,
                          list(hyps.values()), inspectors=["probe"], layers=list(LAYERS),
                          inspector_args={"probe": PROBE}, pool=POOL, device=ctx.device,

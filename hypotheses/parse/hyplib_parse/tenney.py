@@ -59,7 +59,7 @@ def task_hypotheses(ctx: Context, data) -> dict:
     sentences of ``data``."""
     hyps = {task: catalog().get("hypotheses", hyp) for task, (hyp, _, _) in TASKS.items()}
     if ctx.control == "shuffled":
-        return {task: shuffled_labels(h, data, seed=ctx.seed) for task, h in hyps.items()}
+        return {task: shuffled_labels(h, data, ctx.seed, "sent_id") for task, h in hyps.items()}
     return hyps
 
 

@@ -54,7 +54,7 @@ def _run(ctx: Context) -> Outcome:
         k = max(1, round(FRACTION * cfg.hidden))
         upos = "pos.upos"
         if ctx.control == "shuffled":  # the negative control: UPOS tags moved between sentences
-            upos = shuffled_labels(catalog().get("hypotheses", upos), data, seed=ctx.seed)
+            upos = shuffled_labels(catalog().get("hypotheses", upos), data, ctx.seed, "sent_id")
         result = inspect(lm, data, [upos], ["probe"], [LAYER], pool="last",
                          inspector_args={"probe": {"k": k}}, device="cpu", seed=ctx.seed,
                          progress=ctx.progress)

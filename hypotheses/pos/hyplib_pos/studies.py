@@ -31,7 +31,7 @@ def _run(ctx: Context) -> Outcome:
         dev = ud_english_ewt("dev")
         upos = "pos.upos"
         if ctx.control == "shuffled":  # the negative control: UPOS tags moved between sentences
-            upos = shuffled_labels(catalog().get("hypotheses", upos), dev, seed=ctx.seed)
+            upos = shuffled_labels(catalog().get("hypotheses", upos), dev, ctx.seed, "sent_id")
         result = inspect(lm, dev, [upos], inspectors=["probe"],
                          layers=list(LAYERS), pool=POOL, device=ctx.device, seed=ctx.seed,
                          max_records=QUICK_RECORDS if ctx.quick else None,
