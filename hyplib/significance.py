@@ -186,11 +186,7 @@ def _by_class(inspector, cells: torch.Tensor) -> torch.Tensor:
 
 def _g(inspector) -> tuple[torch.Tensor, ...]:
     """G, its degrees of freedom, and the joint table with its margins."""
-    counts = inspector.hist.tally().counts
-    total, pos = counts[..., :1], counts[..., 1:]
-    joint = _by_class(inspector, torch.cat([pos, total - pos, torch.zeros_like(total)], 2))
-    n = joint.sum((1, 3), keepdim=True)
-    px, py = joint.sum(3, keepdim=True), joint.sum(1, keepdim=True)
+    joint, n, px, py = inspector.table()
     g = 2 * torch.where(joint > 0, joint * (joint * n / (px * py)).log(), 0.0).sum((1, 3))
     df = (((px > 0).sum((1, 3)) - 1) * ((py > 0).sum((1, 3)) - 1)).double()
     return g, df, n, px, py

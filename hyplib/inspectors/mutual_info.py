@@ -40,8 +40,24 @@ class MutualInfo(WithBatchSums, HistogramInspector):
                          confidence=confidence, extents=False)
         self.hyp_columns, self.classes = _class_table(self.columns, device)
         self.batch = BatchSums((n_units, bins, len(self.columns)), device)
+        self._table = None
+
+    def table(self) -> tuple[torch.Tensor, ...]:
+        """The joint counts (units × bins × hypotheses × classes), their total and both
+        margins (keepdim): built once per state, for the scores and both metrics' p-values
+        (:mod:`hyplib.significance`); any change of the state drops it."""
+        if self._table is None:
+            counts = self.hist.tally().counts
+            total, pos = counts[..., :1], counts[..., 1:]
+            cells = torch.cat([pos, total - pos, torch.zeros_like(total)], 2)
+            units, nb, _ = cells.shape
+            joint = cells[..., self.classes.view(-1)].view(units, nb, *self.classes.shape)
+            self._table = (joint, joint.sum((1, 3), keepdim=True), joint.sum(3, keepdim=True),
+                           joint.sum(1, keepdim=True))
+        return self._table
 
     def update(self, x: torch.Tensor, y: torch.Tensor) -> None:
+        self._table = None
         counts = self.hist.tally().counts if self.hist.ready else None
         before = None if counts is None else counts.clone()
         super().update(x, y)
@@ -54,15 +70,27 @@ class MutualInfo(WithBatchSums, HistogramInspector):
         if float(n.max()) > 0:
             self.batch.add(pos - total * pos.sum(1, keepdim=True) / n.clamp(min=1))
 
+    def fork(self, offset: int = 0):
+        new = super().fork(offset)
+        new._table = None
+        return new
+
+    def merge(self, other) -> None:
+        self._table = None
+        super().merge(other)
+
+    def to(self, device):
+        self._table = None
+        return super().to(device)
+
+    def load_state_dict(self, state: dict) -> None:
+        self._table = None
+        super().load_state_dict(state)
+
     def scores(self) -> list[Scores]:
-        counts = self.hist.tally().counts
-        total, pos = counts[..., :1], counts[..., 1:]
-        cells = torch.cat([pos, total - pos, torch.zeros_like(total)], 2)
-        units, nb, _ = cells.shape
-        joint = cells[..., self.classes.view(-1)].view(units, nb, *self.classes.shape)
+        joint, _, px, py = self.table()
         n = float(self.hist.seen)
         nn = max(n, 1.0)
-        px, py = joint.sum(3, keepdim=True), joint.sum(1, keepdim=True)
         pmi = torch.where(joint > 0, (joint * n / (px * py)).log(), 0.0)
         p = joint / nn
         mi = (p * pmi).sum((1, 3))

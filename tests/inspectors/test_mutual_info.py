@@ -129,3 +129,18 @@ def test_no_symbols_gives_nan():
 def test_accepts_binary_and_categorical_only():
     assert MutualInfo.accepts(B) and MutualInfo.accepts(C)
     assert not MutualInfo.accepts(hyplib.Hypothesis("v", lambda b: b, kind="continuous"))
+
+
+def test_the_joint_table_follows_every_change_of_the_state():
+    """scores() keeps its joint table for the p-values; an update, merge or loaded state
+    drops it, so no score is read from counts that changed."""
+    x, y, _ = _data()
+    a = _stream(x[:1500], y[:1500], 500, warmup=1000)
+    a.scores()
+    a.update(torch.from_numpy(x[1500:]), torch.from_numpy(y[1500:]))
+    whole = _stream(x, y, 3000, warmup=1000).scores()[1].score
+    torch.testing.assert_close(a.scores()[1].score, whole)
+    b = _stream(x[:700], y[:700], 700, warmup=1000)
+    b.scores()
+    b.load_state_dict(a.state_dict())
+    torch.testing.assert_close(b.scores()[1].score, whole)
