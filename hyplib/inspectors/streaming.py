@@ -75,10 +75,12 @@ class Reservoir:
 
     def _reserve(self, n: int) -> None:
         have = self.buffers[0].shape[0]
-        if n > have:
-            grow = min(self.size, max(n, 2 * have)) - have
-            self.buffers = [torch.cat([b, b.new_zeros((grow, *b.shape[1:]))])
-                            for b in self.buffers]
+        if n > have:  # rows past ``seen`` are never read: the new ones need no zeros
+            rows = min(self.size, max(n, 2 * have))
+            grown = [b.new_empty((rows, *b.shape[1:])) for b in self.buffers]
+            for new, old in zip(grown, self.buffers):
+                new[:have] = old
+            self.buffers = grown
 
     def add(self, pos: torch.Tensor, *rows: torch.Tensor) -> None:
         m = pos.shape[0]
