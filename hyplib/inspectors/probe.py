@@ -18,7 +18,7 @@ import torch.nn.functional as F
 from ..types import Hypothesis, LabelColumn, Scores
 from .correlation import _normal_quantile
 from .ranking import random_units, rank_units
-from .streaming import CoMoments, Reservoir, float64_copy, held_out, uniform
+from .streaming import CoMoments, Reservoir, held_out, uniform
 
 JACKKNIFE_GROUPS = 20
 ROWS_PER_UNIT = 96  # default training reservoir: this many symbols per unit (at least 20,000)
@@ -225,7 +225,7 @@ class Probe:
         self.train.add(pos, x, *(r.index_select(0, keep) for r in rows))
         self.moments.add(x, x[:, :0])
         self.counts += F.one_hot(t, self.valid.shape[1]).sum(0)
-        xs = self._standardise(x, float64_copy(x))
+        xs = self._standardise(x.float())
         for i in range(0, xs.shape[0], self.minibatch):
             self.heads.step(xs[i:i + self.minibatch], t[i:i + self.minibatch], self.lr,
                             self.l1, self.l2)
@@ -239,19 +239,13 @@ class Probe:
         rows = (torch.arange(nb, device=t.device)[:, None] + shift) % nb
         return t.to(torch.int16)[rows]
 
-    def _standardise(self, x: torch.Tensor, work: torch.Tensor | None = None) -> torch.Tensor:
-        """``(x - mean) / sd`` computed in float64, returned as float32: in ``work`` (``x``
-        already in float64 scratch space, overwritten) or, for the reservoirs, in chunks."""
+    def _standardise(self, x: torch.Tensor) -> torch.Tensor:
+        """``(x - mean) / sd`` by the float64 moments, in float32 (as the units' values are),
+        into a new tensor."""
         m = self.moments
         sd = (m.xx / max(m.n, 1)).sqrt()
         sd = torch.where(sd > 0, sd, 1.0)
-        if work is not None:
-            return work.sub_(m.mean_x).div_(sd).float()
-        out = torch.empty(x.shape, dtype=torch.float32, device=x.device)
-        step = max(1, (1 << 22) // max(x.shape[1], 1))
-        for i in range(0, x.shape[0], step):
-            out[i:i + step] = float64_copy(x[i:i + step]).sub_(m.mean_x).div_(sd)
-        return out
+        return torch.sub(x, m.mean_x.to(x.dtype)).div_(sd.to(x.dtype))
 
     def _fit(self, heads: _Heads, xs: torch.Tensor, t: torch.Tensor) -> _Heads:
         gen = torch.Generator().manual_seed(self.seed)  # on the CPU: the same on every device
