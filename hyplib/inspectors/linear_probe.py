@@ -9,13 +9,12 @@ import math
 import torch
 
 from ..types import Hypothesis, LabelColumn, Scores
-from .correlation import _normal_quantile
-from .probe import _group
+from .probe import FittedScores, _group
 from .ranking import random_units, rank_units
 from .streaming import CoMoments, held_out
 
 
-class LinearProbe:
+class LinearProbe(FittedScores):
     """Elastic-net linear regression of each continuous hypothesis on all units (group "all").
 
     The fit is exact and needs no reservoir: training and held-out symbols each keep running
@@ -68,16 +67,6 @@ class LinearProbe:
         self.seen += nb
         self.test.add(x[test], y[test])
         self.train.add(x[~test], y[~test])
-
-    @property
-    def z(self) -> float:
-        """The normal quantile of the intervals' ``confidence`` (which early stopping sets)."""
-        return _normal_quantile(self.confidence)
-
-    def scores(self) -> list[Scores]:
-        if self._cache is None or self._cache[0] != self.confidence:
-            self._cache = (self.confidence, self._scores())
-        return self._cache[1]
 
     def _scores(self) -> list[Scores]:
         tr, n_hyp = self.train, len(self.columns)

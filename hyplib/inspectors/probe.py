@@ -114,7 +114,22 @@ class _Heads:
         self.v = [v.clone().to(dev) for v in state["v"]]
 
 
-class Probe:
+class FittedScores:
+    """A probe's scores are fitted when asked for: kept (``_cache``) until the state or the
+    intervals' ``confidence`` (which early stopping sets) changes; ``_scores`` fits them."""
+
+    @property
+    def z(self) -> float:
+        """The normal quantile of the intervals' ``confidence``."""
+        return _normal_quantile(self.confidence)
+
+    def scores(self) -> list[Scores]:
+        if self._cache is None or self._cache[0] != self.confidence:
+            self._cache = (self.confidence, self._scores())
+        return self._cache[1]
+
+
+class Probe(FittedScores):
     """Multinomial logistic probe over all units (group ``"all"``), one per hypothesis.
 
     All hypotheses' probes train together as one batched model (elastic net: ``l1``, ``l2``,
@@ -267,16 +282,6 @@ class Probe:
         if self.epochs is not None:
             return self.epochs
         return min(40, max(3, round(FIT_STEPS * self.minibatch / max(n, 1))))
-
-    @property
-    def z(self) -> float:
-        """The normal quantile of the intervals' ``confidence`` (which early stopping sets)."""
-        return _normal_quantile(self.confidence)
-
-    def scores(self) -> list[Scores]:
-        if self._cache is None or self._cache[0] != self.confidence:
-            self._cache = (self.confidence, self._scores())
-        return self._cache[1]
 
     def _scores(self) -> list[Scores]:
         (xtr, ttr, *ptr), (xte, tte, *pte) = self.train.rows(), self.test.rows()
