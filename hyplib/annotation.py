@@ -55,7 +55,7 @@ def symbol_index(offsets: np.ndarray, records: np.ndarray) -> np.ndarray:
 class LabelTable:
     """Several hypotheses' labels on one symbol level, gathered for a batch in one step.
 
-    The uint8 labels (binary and categorical ones that fit, see :func:`_compact`) are one
+    The uint8 labels (those that are small whole numbers, see :func:`_compact_dtype`) are one
     (symbols × hypotheses) byte matrix, the rest one float32 matrix; :meth:`matrix` gathers
     the batch's rows of each once and places them in the label matrix, categorical
     hypotheses one-hot, with no loop over hypotheses.
@@ -184,19 +184,27 @@ def label_path(data: datasets.Dataset, h: Hypothesis) -> Path:
 
 
 def _read(hyp: Hypothesis, path: Path) -> Labels:
+    """The labels in ``path``, compacted (:func:`_compact_dtype`) straight from the
+    memory-mapped file, chunk by chunk: no full-size float32 copy is made on the way."""
     with pa.memory_map(str(path)) as source:  # the Arrow stream datasets' ArrowWriter wrote
-        column = pa.ipc.open_stream(source).read_all().column("labels").combine_chunks()
-    return Labels(hyp, _compact(hyp, column.values.to_numpy(zero_copy_only=False)),
-                  column.offsets.to_numpy().astype(np.int64))
+        chunks = pa.ipc.open_stream(source).read_all().column("labels").chunks
+        parts = [c.flatten().to_numpy(zero_copy_only=False) for c in chunks]
+        dtype = _compact_dtype(parts)
+        values = (np.concatenate(parts, dtype=dtype, casting="unsafe") if parts
+                  else np.zeros(0, dtype))
+        counts = [np.diff(c.offsets.to_numpy()) for c in chunks]
+    offsets = np.zeros(sum(map(len, counts)) + 1, dtype=np.int64)
+    if counts:
+        np.cumsum(np.concatenate(counts), out=offsets[1:])
+    return Labels(hyp, values, offsets)
 
 
-def _compact(hyp: Hypothesis, values: np.ndarray) -> np.ndarray:
-    """Binary and categorical labels that are small whole numbers held as uint8 (a quarter
-    of the memory: labels stay in memory for the whole pass); others as float32."""
-    if hyp.kind == "continuous" or not len(values):
-        return values
-    small = values.astype(np.uint8)
-    return small if np.array_equal(small, values) else values
+def _compact_dtype(parts: list[np.ndarray]) -> type:
+    """uint8 where every label is a whole number from 0 to 255 (binary and categorical labels,
+    and the small counts many continuous hypotheses give: depths, positions), else float32:
+    labels stay in memory for the whole pass, and uint8 is a quarter of the memory."""
+    fits = all(((p >= 0) & (p <= 255) & (p == np.floor(p))).all() for p in parts)
+    return np.uint8 if fits else np.float32
 
 
 def label_matrix(labels: list[Labels], records: np.ndarray, device="cpu") -> torch.Tensor:

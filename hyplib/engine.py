@@ -207,8 +207,10 @@ def inspect(
     with torch.inference_mode(), tqdm(total=len(order), desc="inspect", unit="rec",
                                       disable=not progress) as bar, \
             _closing(stores, lambda: read == len(data)):
-        run.calibrate(data, len(order), state, stores)
-        for n in run.stream(data, order, state, n_symbols, stores):
+        full = len(order) == len(data)  # a full pass counts its calibration sample
+        if not full:
+            run.calibrate(data, len(order), state, stores)
+        for n in run.stream(data, order, state, n_symbols, stores, settle=full):
             read += n
             bar.update(n)
             if tolerance is not None and read >= next_check and read < len(order):
@@ -292,17 +294,47 @@ class Pass:
     def stores(self, data) -> dict:
         return _stores(self.plan, data, self.levels, self.pool, self.precision, self.windows)
 
-    def calibrate(self, data, limit: int, state: dict, stores: dict | None = None) -> None:
+    @property
+    def calibrates(self) -> bool:
+        """Whether some inspector learns bin edges from a first sample (``calibrate``), on
+        text models only (image models' histograms learn them from the stream's start)."""
+        return any(hasattr(c, "calibrate") for c in self.insp.values()) and \
+            all(m.symbols == "text" for m in self.plan)
+
+    def calibrate(self, data, limit: int, state: dict, stores: dict | None = None
+                  ) -> np.ndarray:
         """Let the inspectors that learn bin edges from a first sample (``calibrate``) see
-        it, making every inspector of ``state`` (:func:`_calibrate`); text models only."""
-        if any(hasattr(c, "calibrate") for c in self.insp.values()) and \
-                all(m.symbols == "text" for m in self.plan):
-            _calibrate(data, limit, self, state, stores or {})
+        it, making every inspector of ``state`` (:func:`_calibrate`); the records read."""
+        if not self.calibrates:
+            return np.zeros(0, dtype=np.int64)
+        return _calibrate(data, limit, self, state, stores or {})
 
     def stream(self, data, order, state: dict, n_symbols: dict,
-               stores: dict | None = None) -> Iterator[int]:
+               stores: dict | None = None, settle: bool = False) -> Iterator[int]:
         """Feed the records ``order`` to the inspectors in ``state`` (made as needed), batch
-        by batch; after each batch yield its number of records."""
+        by batch; after each batch yield its number of records.
+
+        With ``settle`` (a pass over every record), the calibration sample is counted rather
+        than read twice: its records come first (in the order :meth:`calibrate` reads them),
+        until every inspector is ``settled``, so the histograms set their edges from exactly
+        the rows calibration would give them; then the rest of ``order``
+        (:func:`calibration_first` gives the Ray engine the same order)."""
+        if settle and self.calibrates:
+            read = []
+            for ids in self._feed(data, calibration_order(len(data)), state, n_symbols,
+                                  stores):
+                read.append(ids)
+                yield len(ids)
+                if state and all(getattr(s, "settled", True) for s in state.values()):
+                    break
+            read = np.concatenate(read) if read else np.zeros(0, dtype=np.int64)
+            order = calibration_first(order, read)[len(read):]
+        for ids in self._feed(data, order, state, n_symbols, stores):
+            yield len(ids)
+
+    def _feed(self, data, order, state: dict, n_symbols: dict,
+              stores: dict | None) -> Iterator[np.ndarray]:
+        """:meth:`stream`'s body: yields the records of each batch, or long record, fed."""
         finite = _FiniteCheck(defer=self.dev.type == "cuda")
         order, after = self.windows.split(order, self.batch_size)
         long = functools.partial(self.windows.run, self, data, state=state, n_symbols=n_symbols,
@@ -319,7 +351,7 @@ class Pass:
             for lv in self.levels:
                 n_symbols[lv.name] += int(ys[lv.name].shape[0])
             _trim_heap()
-            yield len(ids)
+            yield ids
             yield from long(after.get(k, ()))
 
     def meta(self, data, read: int, n_symbols: dict, stopped: str, seed: int) -> dict:
@@ -354,16 +386,28 @@ def _constant_labels(hyps: list[Hypothesis], labels: dict[str, Labels]) -> list[
 CALIBRATION_SEED = 20190630  # the calibration sample is the same whatever the pass's seed
 
 
-def _calibrate(data, limit: int, run: Pass, state: dict, stores: dict) -> None:
+def calibration_order(n: int) -> np.ndarray:
+    """The order the calibration sample is read in, whatever the pass's seed."""
+    return np.random.default_rng(CALIBRATION_SEED).permutation(n)
+
+
+def calibration_first(order: np.ndarray, read: np.ndarray) -> np.ndarray:
+    """A full pass's order when the calibration sample ``read`` is counted: those records
+    first, in the order read, then the rest of ``order``."""
+    return np.concatenate([read, order[~np.isin(order, read)]])
+
+
+def _calibrate(data, limit: int, run: Pass, state: dict, stores: dict) -> np.ndarray:
     """Offer the inspectors that set bin edges from a first sample (``calibrate``: mutual
     information, AUC, IoU) the behaviours of records in a fixed random order, independent of
     the pass's seed, until none wants more (their ``warmup`` symbols) or ``limit`` records
-    (the pass's own size) have been read. So the pass's seed changes only which symbols are
-    counted, never the bins: a full pass gives the same scores for every seed. Behaviours come
-    from the behaviour cache when it holds them (rows written now are written again, the
-    same, by the pass)."""
-    order = np.random.default_rng(CALIBRATION_SEED).permutation(len(data))[:limit]
+    (the pass's own size) have been read; returns the records read. So the pass's seed changes
+    only which symbols are counted, never the bins: a full pass gives the same scores for every
+    seed. Behaviours come from the behaviour cache when it holds them (rows written now are
+    written again, the same, by the pass)."""
+    order = calibration_order(len(data))[:limit]
     wanting: dict = {}
+    read: list = []
     finite = _FiniteCheck(defer=run.dev.type == "cuda")
     order, after = run.windows.split(order, run.batch_size)
     long = functools.partial(run.windows.run, run, data, state=state, n_symbols=None,
@@ -371,8 +415,8 @@ def _calibrate(data, limit: int, run: Pass, state: dict, stores: dict) -> None:
                              calibrating=wanting)
 
     def pieces(k: int) -> None:  # the long records that follow batch k, piece by piece
-        for _ in long(after.get(k, ())) if any(wanting.values()) or k < 0 else ():
-            pass
+        if any(wanting.values()) or k < 0:
+            read.extend(long(after.get(k, ())))
 
     pieces(-1)
     for k, (ids, spans, ys, encoded) in enumerate(_prefetch(data, order, run.batch_size,
@@ -382,9 +426,11 @@ def _calibrate(data, limit: int, run: Pass, state: dict, stores: dict) -> None:
                 _update_model(m, chosen, encoded[m], ids, spans, ys, run, state, stores, finite,
                               wanting)
         finite.flush()
+        read.append(ids)
         pieces(k)
         if not any(wanting.values()):
             break
+    return np.concatenate(read) if read else np.zeros(0, dtype=np.int64)
 
 
 def _heap_trimmer():
@@ -465,10 +511,14 @@ def _order(n: int, seed: int, max_records: int | None, sample: float | None) -> 
 
 def _prefetch(data, order, batch_size, levels, plan, dev) -> Iterator[tuple]:
     """Batches of (record ids, symbol spans per level, labels per level on the device, each
-    model's tokens), the next one prepared in a background thread."""
+    model's tokens), the next one prepared in a background thread. A batch's records come
+    longest first (by their symbols of the first level), as recurrent models that pack their
+    input want them: they need not sort, then unsort, each padded output."""
     pin = dev.type == "cuda"
+    lengths = np.diff(levels[0].labels.offsets)
 
     def prepare(ids):
+        ids = ids[np.argsort(-lengths[ids], kind="stable")]  # longest first: see CellLSTM
         batch = data[ids]
         spans = {lv.name: pixel_grids(batch) if lv.name == "pixel" else
                  symbol_spans(batch, lv.name) for lv in levels}

@@ -198,11 +198,26 @@ def _chi2(g, df) -> np.ndarray:
         return np.where(df > 0, stats.chi2.sf(np.maximum(g, 0), np.maximum(df, 1)), 1.0)
 
 
+def _once_per_table(test):
+    """``test`` run once per state of a mutual-information inspector: both of its metrics
+    (``mi``, ``mi_plugin``) have the same G, so the second reads the first's p-values."""
+    def memo(inspector, s: Scores) -> np.ndarray:
+        joint = inspector.table()[0]  # a new table whenever the state changed
+        kept = inspector.__dict__.get("_p_memo", {})
+        if kept.get(test.__name__, (None,))[0] is not joint:
+            kept = {**kept, test.__name__: (joint, test(inspector, s))}
+            inspector._p_memo = kept
+        return kept[test.__name__][1].copy()
+    return memo
+
+
+@_once_per_table
 def _g_test(inspector, s: Scores) -> np.ndarray:
     g, df, *_ = _g(inspector)
     return _chi2(g, df)
 
 
+@_once_per_table
 def _robust_g_test(inspector, s: Scores) -> np.ndarray:
     """Under independence a cell's excess count ``N_ij - N_i·N_·j/n`` has variance
     ``n·p_i(1-p_i)·p_j(1-p_j)`` for independent symbols, and G is about ``Σ_k λ_k·χ²_1`` with

@@ -141,10 +141,10 @@ class Windows:
         return order[~is_long], after
 
     def run(self, run, data, records, state: dict, n_symbols: dict | None, stores: dict,
-            finite, feed, calibrating: dict | None = None) -> Iterator[int]:
+            finite, feed, calibrating: dict | None = None) -> Iterator[np.ndarray]:
         """Feed each of ``records`` to the inspectors piece by piece (``feed``: the engine's
-        per-model update), yielding 1 after each; with ``calibrating``, stop once no
-        inspector wants more."""
+        per-model update), yielding it (as a one-record array) after each; with
+        ``calibrating``, stop once no inspector wants more."""
         from .engine import _trim_heap
 
         table = data.with_format("arrow")
@@ -162,7 +162,7 @@ class Windows:
                 for lv in run.levels:
                     offsets = lv.labels.offsets
                     n_symbols[lv.name] += int(offsets[rec + 1] - offsets[rec])
-            yield 1
+            yield np.array([rec])
             if calibrating and not any(calibrating.values()):
                 return
 

@@ -161,14 +161,23 @@ def test_discrete_labels_are_held_as_bytes_and_read_as_floats(records, tmp_path,
     monkeypatch.setenv("HYPLIB_CACHE", str(tmp_path))
     half = hyplib.Hypothesis("test.half", lambda b: [[0.5] * len(t) for t in b["text"]],
                              kind="continuous")
-    labels = annotate(records, [digit, char_kind, half], progress=False)
+    place = hyplib.Hypothesis("test.place", lambda b: [np.arange(len(t)) % 7 for t in b["text"]],
+                              kind="continuous")
+    wide = hyplib.Hypothesis("test.wide", lambda b: [np.arange(len(t)) * 10 - 5
+                                                     for t in b["text"]], kind="continuous")
+    names = ("test.digit", "test.kind", "test.half", "test.place", "test.wide")
+    labels = annotate(records, [digit, char_kind, half, place, wide], progress=False)
     assert labels["test.digit"].values.dtype == labels["test.kind"].values.dtype == np.uint8
+    assert labels["test.place"].values.dtype == np.uint8  # continuous, but small whole numbers
     assert labels["test.half"].values.dtype == np.float32  # not a whole number: kept as is
+    assert labels["test.wide"].values.dtype == np.float32  # whole, but outside 0..255
     ids = np.array([3, 0])
-    y = label_matrix([labels[h] for h in ("test.digit", "test.kind", "test.half")], ids)
+    y = label_matrix([labels[h] for h in names], ids)
     text = records[3]["text"] + records[0]["text"]
     kind = [0 if c.isdigit() else 1 if c.isupper() else 2 for c in text]
-    want = np.column_stack([[c.isdigit() for c in text], np.eye(3)[kind], np.full(len(text), 0.5)])
+    at = np.concatenate([np.arange(len(records[3]["text"])), np.arange(len(records[0]["text"]))])
+    want = np.column_stack([[c.isdigit() for c in text], np.eye(3)[kind], np.full(len(text), 0.5),
+                            at % 7, at * 10 - 5])
     assert y.dtype == torch.float32
     np.testing.assert_array_equal(y.numpy(), want)
     from hyplib.annotation import LabelTable

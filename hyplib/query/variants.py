@@ -128,6 +128,8 @@ def variant(base: type, name: str, hypotheses: set[str], args: dict, mask: set[s
 
     if hasattr(base, "calibrate"):  # bin edges from the pass's calibration sample
         Variant.calibrate = lambda self, x: self.inner is not None and self.inner.calibrate(x)
+        Variant.settled = property(lambda self: self.inner is None
+                                   or bool(getattr(self.inner, "settled", True)))
     Variant.name = name
     Variant.__name__ = Variant.__qualname__ = f"Variant[{name}]"
     return Variant

@@ -6,10 +6,11 @@ time, starting from inspector states the driver forks for the shard's place in t
 (:mod:`.states`). The driver merges the finished shards' states in stream order, round by
 round, decides early stopping between rounds and returns the same
 :class:`~hyplib.results.Result` as the local engine. The driver first runs the engine's
-calibration (histogram edges from a fixed sample, as the local pass does); while an inspector
-is still not ``settled`` (an image model's histograms learn their edges from the stream's first
-symbols) rounds hold one shard, so the result does not depend on the number of workers. A worker that dies is replaced and
-its shard run again; only the states of completed shards are merged.
+calibration (histogram edges from a fixed sample, as the local pass does; a full pass then
+reads that sample first, as the local pass counts it); while an inspector is still not
+``settled`` (an image model's histograms learn their edges from the stream's first symbols)
+rounds hold one shard, so the result does not depend on the number of workers. A worker that
+dies is replaced and its shard run again; only the states of completed shards are merged.
 """
 from __future__ import annotations
 
@@ -24,7 +25,7 @@ import torch
 from tqdm.auto import tqdm
 
 from ..align import PIXEL_BUDGET
-from ..engine import Looks, Pass, _order
+from ..engine import Looks, Pass, _order, calibration_first
 from ..errors import HyplibError
 from ..results import Result
 from . import checkpoint as ckpt
@@ -103,6 +104,11 @@ def inspect_ray(models, data, hypotheses, inspectors, layers, *, engine_args=Non
     run = Pass.prepare(models, data, hypotheses, inspectors, layers, progress=progress,
                        catalog=catalog, behaviour_cache=False, **kwargs)
     order = _order(len(data), seed, max_records, sample)
+    calibrated: dict = {}  # histogram edges from the engine's calibration sample, which a
+    with torch.inference_mode():  # full pass counts first, as the local pass does
+        read = run.calibrate(data, len(order), calibrated)
+    if len(order) == len(data):
+        order = calibration_first(order, read)
     if not ray.is_initialized():
         ray.init(address=opts["address"], include_dashboard=False, log_to_driver=False,
                  runtime_env={"env_vars": {k: os.environ[k] for k in _ENV if k in os.environ}})
@@ -117,20 +123,22 @@ def inspect_ray(models, data, hypotheses, inspectors, layers, *, engine_args=Non
     args = (list(run.plan), data, run.hyps, list(run.insp.values()), _layers(run), kwargs)
     actors = [remote.remote(*args) for _ in range(workers)]
     try:
-        return _drive(run, data, order, shards, offsets, remote, args, actors, tolerance,
-                      top_k, seed, checkpoint, progress, start)
+        return _drive(run, data, order, shards, offsets, remote, args, actors, calibrated,
+                      tolerance, top_k, seed, checkpoint, progress, start)
     finally:
         for actor in actors:
             ray.kill(actor)
 
 
-def _drive(run: Pass, data, order, shards, offsets, remote, args, actors: list, tolerance,
-           top_k, seed: int, checkpoint, progress: bool, start: float) -> Result:
-    """Run the shards round by round on ``actors`` and merge their states on the driver."""
+def _drive(run: Pass, data, order, shards, offsets, remote, args, actors: list,
+           calibrated: dict, tolerance, top_k, seed: int, checkpoint, progress: bool,
+           start: float) -> Result:
+    """Run the shards round by round on ``actors`` from the ``calibrated`` states and merge
+    their states on the driver."""
     ray = _ray()
     workers = len(actors)
-    merged: dict = {}
-    units: dict = {}
+    merged: dict = calibrated
+    units: dict = {k: run.units[k] for k in merged}
     n_symbols = run.no_symbols()
     info = {"redone": [], "merge_seconds": 0.0, "state_bytes": 0, "shard_seconds": [],
             "rounds": 0, "resumed": None}
@@ -143,10 +151,6 @@ def _drive(run: Pass, data, order, shards, offsets, remote, args, actors: list, 
             units[k] = n_units
             merged[k] = receive(functools.partial(run.make, k, n_units), st)
         info["resumed"] = f"{i} of {len(shards)} shards from {checkpoint}"
-    else:  # histogram edges from the engine's calibration sample, as the local pass sets them
-        with torch.inference_mode():
-            run.calibrate(data, len(order), merged)
-        units.update({k: run.units[k] for k in merged})
     stopped = "end of data" if len(order) == len(data) else "sample limit"
     looks = Looks(tolerance, top_k, run.insp)
     with torch.inference_mode(), tqdm(total=len(order), initial=read, desc="inspect (ray)",

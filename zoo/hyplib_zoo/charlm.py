@@ -90,7 +90,8 @@ class CellLSTM(nn.LSTM):
     one input projection for all steps, then per step one product with the recurrent weights
     over the records still running. Its h equals the fused kernel's to float rounding (5e-7
     here); h and c together cost 1.1-1.4× the fused kernel's h alone, where recomputing c
-    from h afterwards cost another 1.2×.
+    from h afterwards cost another 1.2×. Records that come longest first (as the engine
+    batches them) are neither sorted nor, which costs a copy of each padded output, unsorted.
     """
 
     def forward(self, input, hx=None, lengths: torch.Tensor | None = None):
@@ -101,15 +102,17 @@ class CellLSTM(nn.LSTM):
                              "without projections")
         batch, steps, _ = input.shape
         lengths = lengths.cpu().clamp(min=1)  # an empty record runs one padding step
+        ordered = bool((lengths[:-1] >= lengths[1:]).all())  # as the engine's batches come
         packed = nn.utils.rnn.pack_padded_sequence(input, lengths, batch_first=True,
-                                                   enforce_sorted=False)
+                                                   enforce_sorted=ordered)
         sizes = packed.batch_sizes.tolist()
         gx = torch.addmm(self.bias_ih_l0 + self.bias_hh_l0, packed.data, self.weight_ih_l0.T)
         # records sorted longest first: step t writes column t of rows :n in place
         hs, cs = gx.new_zeros(2, batch, steps, self.hidden_size).unbind(0)
         h = c = gx.new_zeros(batch, self.hidden_size)
         if hx is not None:  # (h_0, c_0), each (1, batch, hidden), in the sorted order
-            h, c = (s[0].index_select(0, packed.sorted_indices.to(s.device)) for s in hx)
+            h, c = (s[0] if ordered else s[0].index_select(0, packed.sorted_indices.to(s.device))
+                    for s in hx)
         w_hh, lo = self.weight_hh_l0.T, 0
         for t, n in enumerate(sizes):  # the n records still running
             i, f, g, o = torch.addmm(gx[lo:lo + n], h[:n], w_hh).chunk(4, 1)
@@ -117,8 +120,10 @@ class CellLSTM(nn.LSTM):
                               out=cs[:n, t])
             h = torch.mul(torch.sigmoid(o), torch.tanh(c), out=hs[:n, t])
             lo += n
-        order = packed.unsorted_indices.to(hs.device)
-        out, cells = hs.index_select(0, order), cs.index_select(0, order)
+        out, cells = hs, cs
+        if not ordered:  # back to the records' order: a copy of each padded output
+            order = packed.unsorted_indices.to(hs.device)
+            out, cells = hs.index_select(0, order), cs.index_select(0, order)
         last = (lengths - 1).to(out.device)
         at = torch.arange(batch, device=out.device)
         return out, (out[at, last][None], cells[at, last][None]), cells

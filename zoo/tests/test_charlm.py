@@ -1,4 +1,5 @@
 """The char-LSTM recipe: deterministic training, cached by recipe hash, hookable layers."""
+import pytest
 import torch
 from hyplib_zoo.charlm import TINY, CellLSTM, encode_ids, load
 
@@ -32,13 +33,15 @@ def test_layers_and_encoding():
     assert encode_ids("€")[0] == 1  # non-ASCII is UNK
 
 
-def test_cell_lstm_matches_torch_and_a_step_by_step_cell():
+@pytest.mark.parametrize("lengths", [[300, 120, 1], [120, 300, 1]], ids=["longest-first", "any"])
+def test_cell_lstm_matches_torch_and_a_step_by_step_cell(lengths):
     """With lengths, CellLSTM's h equals torch's fused LSTM, its c a step-by-step LSTMCell's,
-    on saturating gates and on a padded batch (each record as if alone; zeros at padding)."""
+    on saturating gates and on a padded batch (each record as if alone; zeros at padding),
+    whether the records come longest first (no sort) or not."""
     torch.manual_seed(0)
     lstm = CellLSTM(5, 7, batch_first=True)
     x = torch.randn(3, 300, 5) * 3  # saturating gates: long products of forget gates
-    lengths = torch.tensor([300, 120, 1])
+    lengths = torch.tensor(lengths)
     cell = torch.nn.LSTMCell(5, 7)
     cell.load_state_dict({k[:-3]: v for k, v in lstm.state_dict().items()})
     with torch.no_grad():
@@ -55,7 +58,8 @@ def test_cell_lstm_matches_torch_and_a_step_by_step_cell():
             torch.testing.assert_close(h_n[0, r], h[r, n - 1])
             assert not h[r, n:].any() and not c[r, n:].any()
     plain, _ = lstm(x)  # without lengths: torch's own kernel
-    torch.testing.assert_close(plain[0], h[0], atol=1e-5, rtol=1e-5)
+    full = int(lengths.argmax())  # the record without padding
+    torch.testing.assert_close(plain[full], h[full], atol=1e-5, rtol=1e-5)
 
 
 def test_recording_cells_leaves_the_outputs_alike():
