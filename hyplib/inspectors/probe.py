@@ -40,12 +40,22 @@ class _Heads:
         self.w = torch.zeros(shape, device=valid.device)
         self.b = torch.zeros(blocks, width, device=valid.device)
         self.valid, self.idx = valid, idx
+        self.padded = not bool(valid.all())  # some block has fewer classes than the width
         self.reset_optimiser()
 
     def reset_optimiser(self) -> None:
-        self.t = 0
         self.m = [torch.zeros_like(self.w), torch.zeros_like(self.b)]
         self.v = [torch.zeros_like(self.w), torch.zeros_like(self.b)]
+        self.t = 0
+
+    @property
+    def t(self) -> int:
+        """Adam's step count (kept per parameter as tensors, as its fused kernel wants)."""
+        return int(self._steps[0])
+
+    @t.setter
+    def t(self, value: int) -> None:
+        self._steps = [torch.full((), float(value), device=self.w.device) for _ in range(2)]
 
     def logits(self, xs: torch.Tensor) -> torch.Tensor:
         """symbols × blocks × classes (a view of :meth:`_logits_t`)."""
@@ -57,12 +67,14 @@ class _Heads:
         if self.idx is None:
             z = (self.w.flatten(1).T @ xs.T).view(*self.b.shape, xs.shape[0])
         else:
-            z = torch.einsum("hkc,nhk->hcn", self.w, self._units(xs))
-        return (z + self.b[..., None]).masked_fill_(~self.valid[..., None], -torch.inf)
+            z = torch.bmm(self.w.transpose(1, 2), self._units(xs))
+        z = z + self.b[..., None]
+        return z.masked_fill_(~self.valid[..., None], -torch.inf) if self.padded else z
 
     def _units(self, xs: torch.Tensor) -> torch.Tensor:
-        """Each block's ``k`` units of ``xs``: symbols × blocks × k."""
-        return xs.index_select(1, self.idx.flatten()).view(xs.shape[0], *self.idx.shape)
+        """Each block's ``k`` units of ``xs``: blocks × k × symbols (a view)."""
+        return xs.index_select(1, self.idx.flatten()).view(xs.shape[0], *self.idx.shape
+                                                           ).permute(1, 2, 0)
 
     def step(self, xs: torch.Tensor, t: torch.Tensor, lr: float, l1: float, l2: float) -> None:
         # the gradient of the mean cross-entropy in the logits: (softmax - one-hot) / n
@@ -71,17 +83,14 @@ class _Heads:
         g.scatter_add_(1, t.T.unsqueeze(1), minus_one)
         g /= xs.shape[0]
         if self.idx is None:
-            gw = (g.flatten(0, 1) @ xs).T.contiguous().view_as(self.w)
+            gw = torch.mm(xs.T, g.flatten(0, 1).T).view_as(self.w)
         else:
-            gw = torch.einsum("hcn,nhk->hkc", g, self._units(xs))
+            gw = torch.bmm(self._units(xs), g.transpose(1, 2))
         gw.add_(self.w.sign(), alpha=l1).add_(self.w, alpha=2 * l2)
-        gb = g.sum(2)
-        self.t += 1
-        c1, c2 = 1 - 0.9 ** self.t, 1 - 0.999 ** self.t
-        for p, grad, m, v in zip((self.w, self.b), (gw, gb), self.m, self.v):
-            m.lerp_(grad, 0.1)
-            v.mul_(0.999).addcmul_(grad, grad, value=0.001)
-            p.addcdiv_(m, (v / c2).sqrt_().add_(1e-8), value=-lr / c1)
+        torch._foreach_add_(self._steps, 1)  # Adam (β 0.9, 0.999; ε 1e-8) in one fused kernel
+        torch._fused_adam_([self.w, self.b], [gw, g.sum(2)], self.m, self.v, [], self._steps,
+                           lr=lr, beta1=0.9, beta2=0.999, weight_decay=0.0, eps=1e-8,
+                           amsgrad=False, maximize=False)
 
     def copy(self) -> "_Heads":
         """The same weights, with a fresh optimiser."""
@@ -101,6 +110,7 @@ class _Heads:
         self.w, self.b, self.valid = self.w.to(device), self.b.to(device), self.valid.to(device)
         self.idx = None if self.idx is None else self.idx.to(device)
         self.m, self.v = [t.to(device) for t in self.m], [t.to(device) for t in self.v]
+        self.t = self.t  # the step counts, on the device
         return self
 
     def state_dict(self) -> dict:
@@ -254,25 +264,35 @@ class Probe(FittedScores):
         rows = (torch.arange(nb, device=t.device)[:, None] + shift) % nb
         return t.to(torch.int16)[rows]
 
-    def _standardise(self, x: torch.Tensor) -> torch.Tensor:
-        """``(x - mean) / sd`` by the float64 moments, in float32 (as the units' values are),
-        into a new tensor."""
+    def _scale(self, cols: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+        """The training symbols' mean and 1 / standard deviation of each unit (of ``cols``),
+        from the float64 moments, in float32 (as the units' values are); 1 where sd is 0."""
         m = self.moments
         sd = (m.xx / max(m.n, 1)).sqrt()
-        sd = torch.where(sd > 0, sd, 1.0)
-        return torch.sub(x, m.mean_x.to(x.dtype)).div_(sd.to(x.dtype))
+        mean, inv = m.mean_x.float(), torch.where(sd > 0, 1 / sd, 1.0).float()
+        return (mean, inv) if cols is None else (mean[cols], inv[cols])
 
-    def _fit(self, heads: _Heads, xs: torch.Tensor, t: torch.Tensor) -> _Heads:
+    def _standardise(self, x: torch.Tensor) -> torch.Tensor:
+        """``(x - mean) / sd`` (:meth:`_scale`) into a new tensor."""
+        mean, inv = self._scale()
+        return torch.sub(x, mean).mul_(inv)
+
+    def _fit(self, heads: _Heads, xs: torch.Tensor, t: torch.Tensor,
+             cols: torch.Tensor | None = None) -> _Heads:
+        """Fit ``heads`` to the rows ``xs`` (of the units ``cols``), each minibatch
+        standardised as it is drawn (no standardised copy of the reservoir is made)."""
         gen = torch.Generator().manual_seed(self.seed)  # on the CPU: the same on every device
         n = xs.shape[0]
         epochs = self.fit_epochs(n)
         steps, s = epochs * math.ceil(n / self.minibatch), 0
+        mean, inv = self._scale(cols)
         for _ in range(epochs):
             perm = torch.randperm(n, generator=gen).to(self.device, non_blocking=True)
             for i in range(0, n, self.minibatch):
                 sel = perm[i:i + self.minibatch]  # index_select: ~2× faster than xs[sel]
-                heads.step(xs.index_select(0, sel), t.index_select(0, sel).long(),
-                           self.lr * (1 - s / steps), self.l1, self.l2)
+                heads.step(xs.index_select(0, sel).sub_(mean).mul_(inv),
+                           t.index_select(0, sel).long(), self.lr * (1 - s / steps), self.l1,
+                           self.l2)
                 s += 1
         return heads
 
@@ -285,7 +305,7 @@ class Probe(FittedScores):
 
     def _scores(self) -> list[Scores]:
         (xtr, ttr, *ptr), (xte, tte, *pte) = self.train.rows(), self.test.rows()
-        xtr, xte = self._standardise(xtr), self._standardise(xte)
+        xte = self._standardise(xte)  # the training rows are standardised as drawn
         n_hyp, n_test = len(self.hyps), xte.shape[0]
         if self.permutations:
             self._p = self._permutation_p(xtr, torch.cat([ttr[:, None].to(torch.int16), *ptr], 1),
@@ -298,7 +318,7 @@ class Probe(FittedScores):
         # the k-unit probes read only their units: fit them on those columns alone
         cols, local = torch.unique(idx, return_inverse=True)
         sub = self._fit(_Heads(len(cols), self.valid[twice], local), xtr[:, cols],
-                        ttr[:, twice])
+                        ttr[:, twice], cols)
         pred = full.logits(xte).argmax(-1)
         correct = (pred == tte).double()
         sub_acc = (sub.logits(xte[:, cols]).argmax(-1) == tte[:, twice]).double().sum(0)

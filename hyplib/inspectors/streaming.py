@@ -64,7 +64,8 @@ class Reservoir:
     Row ``i`` of the stream (its ``i``-th call-order row) replaces slot ``floor(u·(i+1))`` when
     that is below ``size``, with ``u`` a hash of the row's stream position; when rows of one
     batch pick the same slot the later one wins, as in the sequential algorithm. The buffers
-    grow (doubling) as rows arrive, so a short stream holds only what it saw.
+    grow (doubling; on the CPU, whose untouched pages take no memory, at once) as rows
+    arrive, so a short stream holds only what it saw.
     """
 
     def __init__(self, size: int, shapes: list[tuple[tuple[int, ...], torch.dtype]], device,
@@ -76,7 +77,10 @@ class Reservoir:
     def _reserve(self, n: int) -> None:
         have = self.buffers[0].shape[0]
         if n > have:  # rows past ``seen`` are never read: the new ones need no zeros
-            rows = min(self.size, max(n, 2 * have))
+            # on the CPU pages cost memory only once written: take every row at once, with
+            # no copies as the sample fills; elsewhere double
+            cpu = self.buffers[0].device.type == "cpu"
+            rows = self.size if cpu else min(self.size, max(n, 2 * have))
             grown = [b.new_empty((rows, *b.shape[1:])) for b in self.buffers]
             for new, old in zip(grown, self.buffers):
                 new[:have] = old
@@ -90,7 +94,8 @@ class Reservoir:
         i = torch.arange(self.seen, self.seen + m, device=pos.device)
         slot = torch.where(i < self.size, i, (uniform(pos, self.salt) * (i + 1)).long())
         keep = slot < self.size
-        winner = torch.full((self.size,), -1, dtype=torch.long, device=pos.device)
+        winner = torch.full((min(self.size, self.seen + m),), -1, dtype=torch.long,
+                            device=pos.device)  # every slot is below seen + m
         winner.scatter_reduce_(0, slot[keep], torch.arange(m, device=pos.device)[keep], "amax")
         slots = (winner >= 0).nonzero().squeeze(1)
         for buf, r in zip(self.buffers, rows):
@@ -322,23 +327,27 @@ def _shifted_moments(x: torch.Tensor, dy: torch.Tensor, shift: torch.Tensor | No
     """A batch's mean of ``x``, each column's centred sum of squares and the co-moments with
     the centred ``dy``, in float64, from float32 arithmetic on ``x - shift``: ``shift`` (the
     running mean, else the mean of the batch's first block) is near the mean, so the shifted
-    sums lose no precision to cancellation. One float32 product per block of ``_ROWS`` rows gives the
-    co-moments and the sums (``dy`` sums to zero, so ``Σ (x - shift) dy`` is already centred);
-    the blocks' results add in float64, so rounding grows with the block, not the batch."""
-    nb = x.shape[0]
+    sums lose no precision to cancellation. Each block of ``_ROWS`` rows gets one float32
+    product, all blocks in one batched product, giving the co-moments and the sums (``dy``
+    sums to zero, so ``Σ (x - shift) dy`` is already centred); the blocks' results add in
+    float64, so rounding grows with the block, not the batch."""
+    nb, units = x.shape
     c = (x[:_ROWS].double().mean(0) if shift is None else shift).to(torch.float32)
+    blocks = -(-nb // _ROWS)
+    rows = blocks * _ROWS  # the last block padded with zero rows, which add nothing
     cpu = x.device.type == "cpu"
-    dx = torch.sub(x, c, out=_scratch("float32", x.shape, torch.float32)) if cpu else x - c
-    lhs = torch.cat([dy, dy.new_ones(nb, 1)], 1).T.to(torch.float32).contiguous()
-    sums = dy.new_zeros(lhs.shape[0], x.shape[1])  # (columns + 1) × units
-    sq = dy.new_zeros(x.shape[1])
-    for i in range(0, nb, _ROWS):
-        block = dx[i:i + _ROWS]
-        sums += lhs[:, i:i + _ROWS] @ block
-        if cpu:  # numpy's row-wise dot is ~5× faster than torch's reduction over dim 0 here
-            d = block.numpy()
-            sq += torch.from_numpy(np.einsum("ij,ij->j", d, d))
-        else:
-            sq += block.square().sum(0)
+    dx = _scratch("float32", (rows, units), torch.float32) if cpu else x.new_empty(rows, units)
+    torch.sub(x, c, out=dx[:nb])
+    dx[nb:] = 0
+    lhs = dy.new_zeros(rows, dy.shape[1] + 1, dtype=torch.float32)
+    lhs[:nb, :-1] = dy
+    lhs[:nb, -1] = 1
+    d3 = dx.view(blocks, _ROWS, units)
+    sums = torch.bmm(lhs.view(blocks, _ROWS, -1).transpose(1, 2), d3).double().sum(0)
+    if cpu:  # numpy's row-wise dot is ~5× faster than torch's reduction over rows here
+        d = d3.numpy()
+        sq = torch.from_numpy(np.einsum("bij,bij->bj", d, d)).double().sum(0)
+    else:
+        sq = d3.square().sum(1).double().sum(0)
     s1 = sums[-1]
     return c.double() + s1 / nb, sq - s1 * s1 / nb, sums[:-1].T

@@ -1,4 +1,6 @@
 """The probes' reservoir: a uniform sample whatever the batching, holding only what it saw."""
+from pathlib import Path
+
 import numpy as np
 import torch
 
@@ -25,9 +27,18 @@ def test_batching_does_not_change_the_sample_and_equals_algorithm_r():
     np.testing.assert_array_equal(a.rows()[0][:, 0].numpy(), slots)
 
 
+def _rss_mib(field: str) -> float:
+    text = Path("/proc/self/status").read_text()
+    return next(int(line.split()[1]) for line in text.splitlines() if line.startswith(field)) / 1024
+
+
 def test_memory_follows_the_stream_not_the_capacity():
+    Path("/proc/self/clear_refs").write_text("5")  # the peak (VmHWM) starts from here
+    before = _rss_mib("VmRSS")
+    big = _fill(64, 40, size=50_000_000)  # a capacity of 600 MB of rows
+    assert _rss_mib("VmHWM") - before < 50 and big.rows()[0].shape == (40, 3)
     short = _fill(64, 40, size=100_000)
-    assert short.buffers[0].shape[0] <= 64 and short.rows()[0].shape == (40, 3)
+    assert short.rows()[0].shape == (40, 3)
     state = short.state_dict()
     assert state["buffers"][0].shape == (40, 3)
     again = Reservoir(100_000, [((3,), torch.float32)], "cpu", salt=7)

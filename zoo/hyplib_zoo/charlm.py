@@ -107,8 +107,12 @@ class CellLSTM(nn.LSTM):
                                                    enforce_sorted=ordered)
         sizes = packed.batch_sizes.tolist()
         gx = torch.addmm(self.bias_ih_l0 + self.bias_hh_l0, packed.data, self.weight_ih_l0.T)
-        # records sorted longest first: step t writes column t of rows :n in place
-        hs, cs = gx.new_zeros(2, batch, steps, self.hidden_size).unbind(0)
+        # records sorted longest first: step t writes column t of rows :n in place; only
+        # the padding after each record is zeroed
+        hs, cs = gx.new_empty(2, batch, steps, self.hidden_size).unbind(0)
+        for r, n in enumerate(sorted(lengths.tolist(), reverse=True)):  # per record (sorted)
+            hs[r, n:] = 0
+            cs[r, n:] = 0
         h = c = gx.new_zeros(batch, self.hidden_size)
         if hx is not None:  # (h_0, c_0), each (1, batch, hidden), in the sorted order
             h, c = (s[0] if ordered else s[0].index_select(0, packed.sorted_indices.to(s.device))
