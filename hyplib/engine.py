@@ -11,6 +11,7 @@ import contextlib
 import ctypes
 import functools
 import math
+import os
 import time
 import warnings
 from concurrent.futures import ThreadPoolExecutor
@@ -210,13 +211,16 @@ def inspect(
         full = len(order) == len(data)  # a full pass counts its calibration sample
         if not full:
             run.calibrate(data, len(order), state, stores)
-        for n in run.stream(data, order, state, n_symbols, stores, settle=full):
-            read += n
-            bar.update(n)
-            if tolerance is not None and read >= next_check and read < len(order):
-                next_check = int(read * 1.25) + 1
-                if looks.converged(state):
-                    break
+        with contextlib.closing(run.stream(data, order, state, n_symbols, stores,
+                                           settle=full)) as batches:
+            for n in batches:
+                read += n
+                bar.update(n)
+                if tolerance is not None and read >= next_check and read < len(order):
+                    next_check = int(read * 1.25) + 1
+                    run.wait()
+                    if looks.converged(state):
+                        break
     meta = looks.finish(state, run.meta(data, read, n_symbols, looks.stopped or stopped, seed))
     result = Result.from_inspectors(state, meta)  # final fits (probes) happen here
     result.meta["seconds"] = round(time.perf_counter() - start, 3)
@@ -243,6 +247,7 @@ class Pass:
     notes: list  # warnings about the hypotheses' labels on this data
     units: dict = field(default_factory=dict)  # key -> units of the inspectors made
     windows: Windows | None = None  # the records run in pieces (hyplib.windows)
+    _updates: _Updates | None = None  # the inspectors' updates under way (stream)
 
     @classmethod
     def prepare(cls, models, data, hypotheses, inspectors, layers, *, inspector_args,
@@ -312,7 +317,8 @@ class Pass:
     def stream(self, data, order, state: dict, n_symbols: dict,
                stores: dict | None = None, settle: bool = False) -> Iterator[int]:
         """Feed the records ``order`` to the inspectors in ``state`` (made as needed), batch
-        by batch; after each batch yield its number of records.
+        by batch; after each batch yield its number of records. The last batch yielded may
+        still be counting (:meth:`wait` before reading ``state``).
 
         With ``settle`` (a pass over every record), the calibration sample is counted rather
         than read twice: its records come first (in the order :meth:`calibrate` reads them),
@@ -321,16 +327,24 @@ class Pass:
         (:func:`calibration_first` gives the Ray engine the same order)."""
         if settle and self.calibrates:
             read = []
-            for ids in self._feed(data, calibration_order(len(data)), state, n_symbols,
-                                  stores):
-                read.append(ids)
-                yield len(ids)
-                if state and all(getattr(s, "settled", True) for s in state.values()):
-                    break
+            with contextlib.closing(self._feed(data, calibration_order(len(data)), state,
+                                               n_symbols, stores)) as first:
+                for ids in first:
+                    read.append(ids)
+                    yield len(ids)
+                    self.wait()
+                    if state and all(getattr(s, "settled", True) for s in state.values()):
+                        break
             read = np.concatenate(read) if read else np.zeros(0, dtype=np.int64)
             order = calibration_first(order, read)[len(read):]
         for ids in self._feed(data, order, state, n_symbols, stores):
             yield len(ids)
+
+    def wait(self) -> None:
+        """Wait until the inspectors have counted every batch :meth:`stream` yielded (the
+        last may still be counting on a second thread, :class:`_Updates`)."""
+        if self._updates is not None:
+            self._updates.wait()
 
     def _feed(self, data, order, state: dict, n_symbols: dict,
               stores: dict | None) -> Iterator[np.ndarray]:
@@ -339,20 +353,27 @@ class Pass:
         order, after = self.windows.split(order, self.batch_size)
         long = functools.partial(self.windows.run, self, data, state=state, n_symbols=n_symbols,
                                  stores=stores or {}, finite=finite, feed=_update_model)
-        yield from long(after.get(-1, ()))
-        for k, (ids, spans, ys, encoded) in enumerate(_prefetch(data, order, self.batch_size,
-                                                                self.levels, self.plan,
-                                                                self.dev)):
-            for m, chosen in self.plan.items():
-                with model_precision(self.precision, self.dev):
-                    _update_model(m, chosen, encoded[m], ids, spans, ys, self, state,
-                                  stores or {}, finite)
-            finite.flush()
-            for lv in self.levels:
-                n_symbols[lv.name] += int(ys[lv.name].shape[0])
-            _trim_heap()
-            yield ids
-            yield from long(after.get(k, ()))
+        updates = self._updates = _Updates(self.dev)
+        try:
+            yield from long(after.get(-1, ()))
+            for k, (ids, spans, ys, encoded) in enumerate(_prefetch(
+                    data, order, self.batch_size, self.levels, self.plan, self.dev)):
+                for m, chosen in self.plan.items():
+                    with model_precision(self.precision, self.dev):
+                        _update_model(m, chosen, encoded[m], ids, spans, ys, self, state,
+                                      stores or {}, finite, updates=updates)
+                finite.flush()
+                for lv in self.levels:
+                    n_symbols[lv.name] += int(ys[lv.name].shape[0])
+                _trim_heap()
+                yield ids
+                if k in after:  # a long record's pieces are counted in line
+                    updates.wait()
+                    yield from long(after[k])
+            updates.wait()
+        finally:
+            updates.close()
+            self._updates = None
 
     def meta(self, data, read: int, n_symbols: dict, stopped: str, seed: int) -> dict:
         return {"records": read, "records_total": len(data), "symbols": n_symbols,
@@ -542,25 +563,86 @@ def _prefetch(data, order, batch_size, levels, plan, dev) -> Iterator[tuple]:
 
 def _update_model(m, chosen, enc, ids, spans, ys, run: Pass, state: dict, stores: dict,
                   finite: _FiniteCheck, calibrating: dict | None = None,
-                  behaviours=None) -> None:
+                  behaviours=None, updates: _Updates | None = None) -> None:
     """Feed one model's behaviours on the batch (or the ``behaviours`` given: a piece of a
     long record) to every layer × level × inspector (with ``calibrating``, to the
-    ``calibrate`` of those that have one; whether each wants more is kept in it)."""
+    ``calibrate`` of those that have one; whether each wants more is kept in it). With
+    ``updates``, a text model's batch is counted on the updates' thread."""
     levels, dev = run.levels, run.dev
     behaviours = behaviours or (
         _image_behaviours(m, chosen, enc, ids, levels, spans, dev, run.pixel_budget, finite)
         if m.symbols == "pixels" else
         _model_behaviours(m, chosen, enc, ids, levels, spans, run.pool, dev, stores, finite))
+    if calibrating is None and updates is not None and m.symbols == "text":
+        behaviours = list(behaviours)  # the model runs here, in this thread
+        for lv, layer, _, x in behaviours:
+            for name in lv.inspector_columns:
+                key = (m.name, layer, lv.name, name)
+                if key not in state:
+                    state[key] = run.make(key, x.shape[1])
+        updates(functools.partial(_count, m, behaviours, ys, state))
+        return
     for lv, layer, rows, x in behaviours:
         y = ys[lv.name] if rows is None else ys[lv.name].index_select(0, rows)
         for name, cols in lv.inspector_columns.items():
             key = (m.name, layer, lv.name, name)
             if key not in state:
                 state[key] = run.make(key, x.shape[1])
-            if calibrating is None:  # an inspector that takes every column reads them as is
-                state[key].update(x, y if len(cols) == y.shape[1] else y.index_select(1, cols))
+            if calibrating is None:
+                _update(state[key], x, y, cols)
             elif hasattr(state[key], "calibrate"):
                 calibrating[key] = state[key].calibrate(x)
+
+
+def _update(inspector, x: torch.Tensor, y: torch.Tensor, cols: torch.Tensor) -> None:
+    """An inspector's update with its label columns (all of them read as they are)."""
+    inspector.update(x, y if len(cols) == y.shape[1] else y.index_select(1, cols))
+
+
+def _count(m, behaviours: list, ys: dict, state: dict) -> None:
+    """Every inspector's update with a text model's behaviours on one batch."""
+    for lv, layer, _, x in behaviours:
+        for name, cols in lv.inspector_columns.items():
+            _update(state[(m.name, layer, lv.name, name)], x, ys[lv.name], cols)
+
+
+class _Updates:
+    """Inspector updates on a second thread, one batch behind the model, where the CPU has a
+    core that torch's threads leave free: the model runs batch k + 1 while the inspectors
+    count batch k. Updates run one at a time, in stream order, so the result is the same as
+    counting in line; :meth:`wait` before reading the inspectors. Elsewhere (CUDA, whose
+    kernels already run beside the host; no free core) updates run at once."""
+
+    def __init__(self, dev: torch.device):
+        cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else \
+            os.cpu_count() or 1
+        free = dev.type == "cpu" and cores > torch.get_num_threads()
+        self.pool = ThreadPoolExecutor(1, thread_name_prefix="hyplib-updates") if free else None
+        self.pending = None
+
+    def __call__(self, count) -> None:
+        self.wait()
+        if self.pool is None:
+            count()
+        else:
+            self.pending = self.pool.submit(_inference, count)
+
+    def wait(self) -> None:
+        """Wait for the update under way; raise its error, if it failed."""
+        pending, self.pending = self.pending, None
+        if pending is not None:
+            pending.result()
+
+    def close(self) -> None:
+        """Let the update under way finish (its error, if any, is not raised here)."""
+        if self.pool is not None:
+            self.pool.shutdown(wait=True)
+        self.pending = None
+
+
+def _inference(count) -> None:
+    with torch.inference_mode():  # the mode is per thread
+        count()
 
 
 def _image_behaviours(m, chosen, enc, ids, levels, grids, dev, budget,

@@ -189,3 +189,63 @@ def test_discrete_labels_are_held_as_bytes_and_read_as_floats(records, tmp_path,
     with pytest.raises(AnnotationError, match="'test.digit' and 'test.long' label different "
                                               "symbols"):
         LabelTable([labels["test.digit"], labels["test.long"]])
+
+
+@pytest.fixture
+def cores(monkeypatch):
+    """Set how many cores the engine sees (torch runs on 1 thread): more than 1 counts the
+    inspectors' updates on a second thread (hyplib.engine._Updates)."""
+    import os
+
+    import torch
+
+    monkeypatch.setattr(torch, "get_num_threads", lambda: 1)
+
+    def use(n: int):
+        monkeypatch.setattr(os, "sched_getaffinity", lambda pid: set(range(n)), raising=False)
+    return use
+
+
+def test_updates_on_a_second_thread_give_the_same_result(planted, records, cores):
+    import threading
+
+    from hyplib.inspectors import Correlation
+
+    class Where(Correlation):  # correlation, noting the thread each update runs in
+        name = "where"
+        threads: set = set()
+
+        def update(self, x, y):
+            Where.threads.add(threading.current_thread().name)
+            super().update(x, y)
+
+    kw = dict(inspectors=["correlation", "mutual_info", "probe", Where], batch_size=16,
+              progress=False)
+    cores(1)
+    inline = inspect(planted, records, [digit, char_kind], **kw)
+    assert Where.threads == {threading.current_thread().name}
+    cores(2)
+    Where.threads = set()
+    beside = inspect(planted, records, [digit, char_kind], **kw)
+    assert {t.split("_")[0] for t in Where.threads} == {"hyplib-updates"}
+    pd.testing.assert_frame_equal(inline.table, beside.table)
+    stopped = inspect(planted, records, [digit], tolerance=0.2, batch_size=4, progress=False)
+    assert stopped.meta["records"] < len(records)
+
+
+def test_an_update_that_fails_on_the_second_thread_raises(planted, records, cores):
+    from hyplib.inspectors import Correlation
+
+    class Broken(Correlation):
+        name = "broken"
+        calls = 0
+
+        def update(self, x, y):
+            Broken.calls += 1
+            if Broken.calls == 3:
+                raise RuntimeError("inspector broke on its third batch")
+            super().update(x, y)
+
+    cores(2)
+    with pytest.raises(RuntimeError, match="third batch"):
+        inspect(planted, records, [digit], [Broken], batch_size=8, progress=False)
