@@ -200,7 +200,8 @@ def main(argv=None) -> int:
     kept = OUT / "scale.csv"
     if not args.quick and kept.exists():  # the curves not run now keep their last results
         old = pd.read_csv(kept)
-        table = pd.concat([old[~old["curve"].isin(args.curves)], table], ignore_index=True)
+        kept_rows = old[~old["curve"].isin(args.curves)].reindex(columns=table.columns)
+        table = pd.concat([kept_rows, table], ignore_index=True)
         table = table.sort_values("curve", key=lambda c: c.map(list(CURVES).index), kind="stable")
     sym = table[table["curve"] == "symbols"].set_index("size")["peak_rss_mib"]
     notes = []
