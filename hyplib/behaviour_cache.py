@@ -24,16 +24,19 @@ import torch
 
 from .annotation import symbol_index
 from .cache import cache_dir, digest
+from .fingerprint import code_fingerprint
 from .integrity import is_write_failure, part_prefix, quarantine, seal, verified, write_error
 
 
 def model_fingerprint(module: torch.nn.Module) -> str:
-    """A hash of the module's class, every parameter and buffer, every submodule's plain
-    settings (numbers, strings, flags: a noise level, a dropout rate), and any active
-    ablation."""
+    """A hash of the module's class, the code of every submodule
+    (:func:`~hyplib.fingerprint.code_fingerprint`), every parameter and buffer, every
+    submodule's plain settings (numbers, strings, flags: a noise level, a dropout rate), and
+    any active ablation."""
     from .intervene import active
 
     h = hashlib.sha256(type(module).__qualname__.encode())
+    h.update(code_fingerprint(*module.modules()).encode())
     h.update(json.dumps(active(module), sort_keys=True, default=str).encode())
     plain = (bool, int, float, str, type(None))
     settings = {f"{name}:{type(sub).__qualname__}":
@@ -45,6 +48,15 @@ def model_fingerprint(module: torch.nn.Module) -> str:
         h.update(name.encode())
         h.update(tensor.detach().cpu().contiguous().reshape(-1).view(torch.uint8).numpy().tobytes())
     return h.hexdigest()[:16]
+
+
+def behaviour_key(model) -> str:
+    """The behaviour cache's key for a model: its module (:func:`model_fingerprint`), and the
+    code that turns its outputs into aligned behaviours: the model's own class (its
+    tokenizer, its spans) and hyplib's alignment."""
+    from . import align
+
+    return model_fingerprint(model.module) + code_fingerprint(model, align.Alignment)[:8]
 
 
 def symbol_offsets(data: datasets.Dataset, level: str) -> np.ndarray:

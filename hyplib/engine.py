@@ -33,7 +33,7 @@ from .align import (
     symbol_spans,
 )
 from .annotation import Labels, LabelTable, annotate
-from .behaviour_cache import BehaviourStore, model_fingerprint
+from .behaviour_cache import BehaviourStore, behaviour_key
 from .device import model_precision, pick_device
 from .errors import BehaviourError, HyplibError, HyplibWarning
 from .extract import record, resolve_layers
@@ -473,7 +473,7 @@ def _stores(plan, data, levels, pool, precision, windows: Windows) -> dict:
     """A behaviour store per (model, layer, level)."""
     stores = {}
     for m, chosen in plan.items():
-        key = model_fingerprint(m.module) + windows.cache_tag(m)
+        key = behaviour_key(m) + windows.cache_tag(m)
         for layer in chosen:
             for lv in levels:
                 stores[(m, layer, lv.name)] = BehaviourStore(key, layer, data, lv.name, pool,

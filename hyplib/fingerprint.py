@@ -101,15 +101,35 @@ def _feed(h, obj, seen: set) -> None:
         h.update(_module_source(cls.__module__).encode())
 
 
-@functools.cache
 def _module_source(module: str) -> str:
     """The hash of the source file of ``module`` (empty when it has none, e.g. ``__main__``
-    in a notebook)."""
+    in a notebook); a file edited, and reloaded, since is hashed again."""
     mod = sys.modules.get(module)
     path = getattr(mod, "__file__", None)
     if not path or not os.path.isfile(path):
         return ""
+    st = os.stat(path)
+    return _file_hash(path, st.st_mtime_ns, st.st_size)
+
+
+@functools.cache
+def _file_hash(path: str, mtime_ns: int, size: int) -> str:
     return file_hash(path)
+
+
+def code_fingerprint(*objs) -> str:
+    """A hash of the code that computes with ``objs`` (objects, or classes): the source file
+    of every class in each one's type hierarchy (plug-ins' and torch's alike), and torch's
+    version (its compiled kernels), so edited code never meets what the old code cached."""
+    import torch
+
+    classes = [obj if isinstance(obj, type) else type(obj) for obj in objs]
+    modules = sorted({cls.__module__ for c in classes for cls in c.__mro__
+                      if cls.__module__ != "builtins"})
+    h = hashlib.sha256(torch.__version__.encode())
+    for module in modules:
+        h.update(f"{module}:{_module_source(module)}".encode())
+    return h.hexdigest()[:16]
 
 
 def path_fingerprint(path: str | os.PathLike) -> str:

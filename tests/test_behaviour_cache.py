@@ -74,3 +74,32 @@ def test_fingerprint_reads_zero_dimensional_buffers():
     before = model_fingerprint(norm)
     norm.num_batches_tracked += 1
     assert model_fingerprint(norm) != before
+
+
+def test_edited_model_code_changes_the_key(tmp_path, monkeypatch):
+    """The same weights under edited forward code never share cached behaviours; the same
+    code, reloaded, does."""
+    import importlib
+
+    import torch
+
+    from hyplib.behaviour_cache import behaviour_key, model_fingerprint
+    from hyplib.testing import PlantedModel
+
+    source = tmp_path / "edited_net.py"
+    monkeypatch.syspath_prepend(str(tmp_path))
+
+    def load(body: str) -> torch.nn.Module:
+        source.write_text("from torch import nn\n\n\nclass Net(nn.Linear):\n"
+                          f"    def forward(self, x):\n        return {body}\n")
+        importlib.invalidate_caches()
+        module = importlib.reload(importlib.import_module("edited_net"))
+        torch.manual_seed(0)
+        return module.Net(3, 2)
+
+    first = model_fingerprint(load("super().forward(x)"))
+    assert model_fingerprint(load("super().forward(x)")) == first
+    assert model_fingerprint(load("super().forward(x) * 2")) != first
+    model = PlantedModel()
+    key = behaviour_key(model)
+    assert key.startswith(model_fingerprint(model.module)) and behaviour_key(model) == key

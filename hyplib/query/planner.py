@@ -20,7 +20,7 @@ import numpy as np
 import pandas as pd
 import torch
 
-from ..behaviour_cache import BehaviourStore, model_fingerprint
+from ..behaviour_cache import BehaviourStore, behaviour_key
 from ..errors import HyplibError, UnknownNameError
 from ..intervene import ablate
 from ..results import COLUMNS, Result
@@ -271,7 +271,7 @@ class Runner:
                 if m.symbols != "text":  # only text behaviours are cached
                     hits[m] = False
                     continue
-                key = model_fingerprint(m.module)
+                key = behaviour_key(m)
                 hits[m] = all(BehaviourStore(key, layer, data, lv, self.session.options["pool"],
                                              self.session.options["precision"]).reader is not None
                               for layer in layers for lv in levels)
